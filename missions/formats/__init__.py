@@ -1,0 +1,1 @@
+"""Mission file formats: QGC .plan, .waypoints, GeoJSON, KML."""
