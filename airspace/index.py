@@ -1,0 +1,115 @@
+"""Zones prepared for checking: every volume projected once into a local metric frame and
+indexed in an STRtree, with its vertical band as flat numpy arrays."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import cached_property
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from airspace.model import CircleShape, PolygonShape, VerticalReference, Volume, Zone
+from geo import LocalFrame
+
+CIRCLE_SEGMENTS = 128
+
+
+class ZoneIndex:
+    """Volumes of many zones in one local frame (by default centred on the zones' extent).
+
+    A tangent-plane frame keeps inside/outside exact for points and bends straight legs by
+    centimetres at city scale; zone sets spanning countries are still checked correctly, only
+    less precisely far from the origin.
+    """
+
+    def __init__(self, zones: Sequence[Zone], frame: LocalFrame | None = None) -> None:
+        self.zones: tuple[Zone, ...] = tuple(zones)
+        self.frame = frame or _centre_frame(self.zones)
+        volumes = [(zi, v) for zi, z in enumerate(self.zones) for v in z.volumes]
+        self.volumes: tuple[Volume, ...] = tuple(v for _, v in volumes)
+        self.volume_zone: NDArray[np.intp] = np.array([zi for zi, _ in volumes], dtype=np.intp)
+        self.lower_m = np.array(
+            [-np.inf if v.lower_m is None else v.lower_m for v in self.volumes], dtype=float
+        )
+        self.upper_m = np.array(
+            [np.inf if v.upper_m is None else v.upper_m for v in self.volumes], dtype=float
+        )
+        self.lower_agl = np.array(
+            [v.lower_reference is VerticalReference.AGL for v in self.volumes], dtype=bool
+        )
+        self.upper_agl = np.array(
+            [v.upper_reference is VerticalReference.AGL for v in self.volumes], dtype=bool
+        )
+        self.polygons: NDArray[np.object_] = _project(self.volumes, self.frame)
+        self.tree = shapely.STRtree(self.polygons)
+        # Volumes without any time limit never need their schedule evaluated.
+        self._timeless = np.array(
+            [v.applicability is None and not self.zones[zi].applicability for zi, v in volumes], dtype=bool
+        )
+        self._buffered: dict[float, tuple[NDArray[np.object_], shapely.STRtree]] = {}
+
+    def __len__(self) -> int:
+        return len(self.zones)
+
+    @cached_property
+    def zone_ids(self) -> NDArray[np.object_]:
+        return np.array([z.id for z in self.zones], dtype=object)
+
+    def volumes_active(self, volume_indexes: NDArray[np.intp], at: datetime) -> NDArray[np.bool_]:
+        """Which of the given volumes are in force at `at` (schedules evaluated once per volume)."""
+        active = self._timeless[volume_indexes].copy()
+        todo = np.unique(volume_indexes[~active])
+        if len(todo):
+            ok = {
+                int(vi): self.zones[self.volume_zone[vi]].volume_applies(self.volumes[vi], at) for vi in todo
+            }
+            rest = np.flatnonzero(~active)
+            active[rest] = [ok[int(vi)] for vi in volume_indexes[rest]]
+        return active
+
+    def buffered(self, distance_m: float) -> tuple[NDArray[np.object_], shapely.STRtree]:
+        """Volumes grown by `distance_m` (for distance-from-zone rules), built once per distance."""
+        if distance_m not in self._buffered:
+            grown = shapely.buffer(self.polygons, distance_m, quad_segs=8)
+            self._buffered[distance_m] = (grown, shapely.STRtree(grown))
+        return self._buffered[distance_m]
+
+
+def _centre_frame(zones: Sequence[Zone]) -> LocalFrame:
+    coords = [
+        p
+        for z in zones
+        for v in z.volumes
+        for p in ([v.shape.center] if isinstance(v.shape, CircleShape) else v.shape.rings[0])
+    ]
+    if not coords:
+        return LocalFrame(0.0, 0.0)
+    arr = np.asarray(coords, dtype=float)
+    lon0 = float((arr[:, 0].min() + arr[:, 0].max()) / 2)
+    lat0 = float((arr[:, 1].min() + arr[:, 1].max()) / 2)
+    return LocalFrame(lat0, lon0)
+
+
+def _project(volumes: Sequence[Volume], frame: LocalFrame) -> NDArray[np.object_]:
+    out = np.empty(len(volumes), dtype=object)
+    poly_idx = [i for i, v in enumerate(volumes) if isinstance(v.shape, PolygonShape)]
+    circ_idx = [i for i, v in enumerate(volumes) if isinstance(v.shape, CircleShape)]
+    if poly_idx:
+        lonlat = np.array(
+            [shapely.Polygon(volumes[i].shape.rings[0], volumes[i].shape.rings[1:]) for i in poly_idx],  # type: ignore[union-attr]
+            dtype=object,
+        )
+        coords = shapely.get_coordinates(lonlat)
+        e, n = frame.geodetic2en(coords[:, 1], coords[:, 0])
+        out[poly_idx] = shapely.set_coordinates(lonlat, np.column_stack([e, n]))
+    if circ_idx:
+        centres = np.array([volumes[i].shape.center for i in circ_idx], dtype=float)  # type: ignore[union-attr]
+        radii = np.array([volumes[i].shape.radius_m for i in circ_idx], dtype=float)  # type: ignore[union-attr]
+        e, n = frame.geodetic2en(centres[:, 1], centres[:, 0])
+        # Vertices just outside the true circle, so the polygon contains it.
+        grown = radii / np.cos(np.pi / CIRCLE_SEGMENTS)
+        out[circ_idx] = shapely.buffer(shapely.points(e, n), grown, quad_segs=CIRCLE_SEGMENTS // 4)
+    return out
