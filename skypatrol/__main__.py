@@ -1,0 +1,3 @@
+from skypatrol.cli import main
+
+main()

@@ -1,0 +1,78 @@
+"""The FastAPI app factory: storage, event stream, delivery, auth, and every domain's router."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from core.auth import ensure_token
+from core.db import Database
+from core.events import EventBus
+from core.settings import Settings, get_settings
+from skypatrol.api import audit, events, health, tokens, users
+from skypatrol.api.errors import install_error_handlers
+from skypatrol.api.metrics import install_metrics
+
+log = logging.getLogger(__name__)
+
+# Each domain package may offer `api.py` with a `router`; they are mounted when present.
+DOMAIN_ROUTERS = ("airspace.api", "missions.api", "fleet.api", "inference.api")
+
+
+def _domain_routers() -> list[object]:
+    found = []
+    for name in DOMAIN_ROUTERS:
+        if importlib.util.find_spec(name) is not None:
+            found.append(importlib.import_module(name).router)
+    return found
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database.from_settings(settings)
+        db.upgrade()
+        if settings.admin_token:
+            with db.session() as s:
+                ensure_token(s, "preset-admin", "admin", settings.admin_token)
+        bus = EventBus(db, source=settings.event_source, batch_max=settings.event_batch_max,
+                       retention_days=settings.retention_days,
+                       retention_interval_s=settings.retention_interval_s)
+        await bus.start()
+        app.state.db = db
+        app.state.bus = bus
+        bridge = None
+        if settings.mqtt.enabled:
+            from skypatrol.delivery.mqtt_bridge import MqttBridge
+
+            bridge = MqttBridge(bus, db, settings.mqtt)
+            await bridge.start()
+        app.state.mqtt_bridge = bridge
+        try:
+            yield
+        finally:
+            if bridge is not None:
+                await bridge.stop()
+            await bus.stop()
+            db.dispose()
+
+    app = FastAPI(
+        title="SkyPatrol",
+        version="0.1.0",
+        description="City drone patrols: missions, airspace, fleet, scheduling, AI inspection, events.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(install_metrics(app))
+    for r in (health.router, events.router, tokens.router, users.router, audit.router,
+              *_domain_routers()):
+        app.include_router(r)  # type: ignore[arg-type]
+    return app

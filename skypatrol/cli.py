@@ -1,0 +1,290 @@
+"""The `skypatrol` command line.
+
+Exit codes (shared/DESIGN.md): 0 success or clear, 1 the answer is "no", 2 bad input or usage
+(one line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+try:  # Typer carries its own copy of Click's exceptions
+    from typer._click import exceptions as cx
+except ImportError:  # pragma: no cover - older Typer on top of Click
+    from click import exceptions as cx  # type: ignore[no-redef]
+
+from core.errors import BadInput, SkyPatrolError
+
+app = typer.Typer(
+    name="skypatrol",
+    help="SkyPatrol: city drone patrols end to end.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+token_app = typer.Typer(help="Bearer tokens.", no_args_is_help=True)
+events_app = typer.Typer(help="The event stream.", no_args_is_help=True)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+app.add_typer(events_app, name="events")
+app.add_typer(db_app, name="db")
+
+# Domain sub-apps: (module, attribute, command name), mounted when the module exists.
+DOMAIN_APPS = (
+    ("airspace.cli", "app", "airspace"),
+    ("airspace.hub.cli", "hub_app", "hub"),
+    ("missions.cli", "app", "plan"),
+    ("sitl.cli", "app", "sim"),
+    ("fleet.cli", "drone_app", "drone"),
+    ("fleet.cli", "schedule_app", "schedule"),
+    ("inference.cli", "app", "infer"),
+)
+
+ServerOpt = Annotated[str, typer.Option("--server", envvar="SKYPATROL_SERVER",
+                                        help="SkyPatrol server URL")]
+TokenOpt = Annotated[str | None, typer.Option("--token", envvar="SKYPATROL_TOKEN", help="bearer token")]
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from core.settings import get_settings
+
+    return get_settings()
+
+
+@app.callback()
+def root(
+    config: Annotated[Path | None, typer.Option("--config", help="TOML config file (or SKYPATROL_CONFIG)")] = None,
+) -> None:
+    if config is not None:
+        os.environ["SKYPATROL_CONFIG"] = str(config)
+        from core.settings import get_settings
+
+        get_settings.cache_clear()
+
+
+def _serve(host: str | None, port: int | None, banner_token: str | None = None) -> None:
+    import uvicorn
+
+    from skypatrol.app import create_app
+
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    application = create_app(settings)
+    if banner_token:
+        print(f"SkyPatrol on http://{host}:{port}  (admin token: {banner_token})", flush=True)
+    config = uvicorn.Config(application, host=host, port=port, log_level="info",
+                            timeout_graceful_shutdown=10, ws="websockets-sansio")
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        raise SystemExit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address (default from config)")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="port (default from config)")] = None,
+) -> None:
+    """Run the production server from the config file and SKYPATROL_* variables."""
+    _serve(host, port)
+
+
+def _run_main(host: str | None, port: int | None) -> None:
+    from core.auth import create_token
+    from core.db import session_scope
+
+    settings = _settings()
+    token = settings.admin_token
+    if not token:
+        with session_scope(settings) as s:
+            _, token = create_token(s, "run-admin", "admin")
+    _serve(host, port, banner_token=token)
+
+
+@app.command()
+def run(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="port")] = None,
+) -> None:
+    """The main job: everything embedded (SQLite, event stream, API) with an admin token printed."""
+    _run_main(host, port)
+
+
+@app.command("demo", hidden=True)
+def demo(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535)] = None,
+) -> None:
+    """Alias of `run`."""
+    _run_main(host, port)
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option("--name", help="who or what uses the token")],
+    role: Annotated[str, typer.Option("--role", help="viewer, pilot or admin")] = "pilot",
+    expires_in_days: Annotated[float | None, typer.Option(min=0.001, help="expiry")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Create a token in the configured database and print it once."""
+    from core.auth import check_role, create_token
+    from core.db import session_scope
+
+    check_role(role)
+    expires = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
+    with session_scope(_settings()) as s:
+        row, secret = create_token(s, name, role, expires_at=expires)
+        out = {"id": row.id, "name": row.name, "role": row.role, "token": secret,
+               "expires_at": expires.isoformat() if expires else None}
+    print(json.dumps(out) if as_json else secret)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (never their secrets)."""
+    from sqlalchemy import select
+
+    from core.db import session_scope
+    from core.models import Token
+
+    with session_scope(_settings()) as s:
+        for t in s.execute(select(Token).order_by(Token.created_at)).scalars():
+            state = "revoked" if t.revoked_at else "active"
+            print(f"{t.id}\t{t.role}\t{state}\t{t.name}")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[str, typer.Argument(help="token id (from `token list`)")]) -> None:
+    """Revoke a token."""
+    from core.db import session_scope
+    from core.errors import NotFound
+    from core.models import Token
+
+    with session_scope(_settings()) as s:
+        row = s.get(Token, token_id)
+        if row is None:
+            raise NotFound(f"token {token_id} not found")
+        row.revoked_at = row.revoked_at or datetime.now(UTC)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations."""
+    from core.db import Database, current_revision
+
+    db = Database.from_settings(_settings())
+    try:
+        db.upgrade()
+        print(f"database at revision {current_revision(db.engine)}")
+    finally:
+        db.dispose()
+
+
+@events_app.command("tail")
+def events_tail(
+    server: ServerOpt = "http://127.0.0.1:8000",
+    token: TokenOpt = None,
+    after: Annotated[int | None, typer.Option(min=0, help="replay events after this seq first")] = None,
+    type_: Annotated[list[str] | None, typer.Option("--type", help="filter by type (repeatable)")] = None,
+    subject: Annotated[str | None, typer.Option(help="filter by subject")] = None,
+    count: Annotated[int | None, typer.Option(min=1, help="stop after this many events")] = None,
+) -> None:
+    """Follow the event stream (SSE), one JSON event per line; reconnects without gaps."""
+    import httpx
+
+    if not token:
+        raise BadInput("no token: pass --token or set SKYPATROL_TOKEN")
+    params: list[tuple[str, str | int]] = [("type", t) for t in (type_ or [])]
+    if subject:
+        params.append(("subject", subject))
+    last: int | None = after
+    seen = 0
+    failures = 0
+    while True:
+        headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+        if last is not None:
+            headers["Last-Event-ID"] = str(last)
+        try:
+            with httpx.stream("GET", server.rstrip("/") + "/api/v1/events/stream", params=params,
+                              headers=headers, timeout=httpx.Timeout(10.0, read=60.0)) as resp:
+                if resp.status_code in (401, 403):
+                    raise BadInput(f"server refused the token ({resp.status_code})")
+                if resp.status_code != 200:
+                    raise BadInput(f"server answered {resp.status_code}: {resp.read().decode()[:200]}")
+                failures = 0
+                event_id: str | None = None
+                for line in resp.iter_lines():
+                    if line.startswith("id: "):
+                        event_id = line[4:]
+                    elif line.startswith("data: "):
+                        print(line[6:], flush=True)
+                        if event_id is not None:
+                            last = int(event_id)
+                        event_id = None
+                        seen += 1
+                        if count is not None and seen >= count:
+                            return
+        except (httpx.TransportError, httpx.RemoteProtocolError) as exc:
+            failures += 1
+            if failures > 30:
+                raise SkyPatrolError(f"cannot reach {server}: {exc}") from None
+            time.sleep(min(5.0, 0.5 * failures))
+
+
+def _mount_domain_apps() -> None:
+    for module, attr, name in DOMAIN_APPS:
+        if importlib.util.find_spec(module.rsplit(".", 1)[0]) is None:
+            continue
+        if importlib.util.find_spec(module) is None:
+            continue
+        sub = getattr(importlib.import_module(module), attr, None)
+        if sub is not None:
+            app.add_typer(sub, name=name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one line on stderr and exit 2 for bad input, never a traceback."""
+    args = sys.argv[1:] if argv is None else argv
+    code = 0
+    try:
+        _mount_domain_apps()
+        command = typer.main.get_command(app)
+        result = command.main(args=args, prog_name="skypatrol", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.Abort:
+        print("skypatrol: aborted", file=sys.stderr)
+        code = 130
+    except cx.NoArgsIsHelpError as exc:
+        print(exc.format_message(), file=sys.stderr)
+        code = 2
+    except cx.UsageError as exc:
+        print(f"skypatrol: error: {exc.format_message()}", file=sys.stderr)
+        code = 2
+    except cx.ClickException as exc:
+        print(f"skypatrol: error: {exc.format_message()}", file=sys.stderr)
+        code = exc.exit_code or 2
+    except SkyPatrolError as exc:
+        print(f"skypatrol: error: {exc.message}", file=sys.stderr)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as exc:
+        if os.environ.get("SKYPATROL_DEBUG"):
+            raise
+        print(f"skypatrol: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    raise SystemExit(code)

@@ -1,0 +1,1 @@
+"""Event delivery beyond HTTP: the MQTT bridge."""
