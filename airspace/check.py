@@ -22,6 +22,7 @@ from airspace.model import AUTHORISABLE, Restriction, as_utc
 from airspace.route import Route
 from airspace.rules import CheckOptions
 from airspace.terrain import DemProvider, FlatTerrain
+from geo import LocalFrame
 
 EPS = 1e-9
 ALT_TOL_M = 1e-6
@@ -102,11 +103,11 @@ class _Legs:
         return self.de**2 + self.dn**2
 
 
-def _legs(route: Route, index: ZoneIndex, home_amsl_m: float) -> _Legs:
+def _legs(route: Route, frame: LocalFrame, home_amsl_m: float) -> _Legs:
     lat = np.array([p.lat for p in route.points])
     lon = np.array([p.lon for p in route.points])
     alt = home_amsl_m + np.array([p.alt_rel_m for p in route.points])
-    e, n = index.frame.geodetic2en(lat, lon)
+    e, n = frame.geodetic2en(lat, lon)
     e0, n0, de, dn = e[:-1], n[:-1], np.diff(e), np.diff(n)
     degenerate = (de**2 + dn**2) == 0
     xy = np.empty((len(e0), 2, 2))
@@ -253,15 +254,30 @@ def _group(
     return [_Hit(int(key[s]), int(leg[s]), float(t0[s]), float(e)) for s, e in zip(starts, ends, strict=True)]
 
 
-def _stretches(hits: list[_Hit]) -> list[_Hit]:
+@dataclass(frozen=True)
+class _Stretch:
+    """A continuous piece of the route inside something: where it starts, and the first mission
+    item position inside it (if any)."""
+
+    first: _Hit
+    waypoint_index: int | None
+
+
+def _stretches(hits: list[_Hit], route: Route) -> list[_Stretch]:
     """Merge a key's hits on consecutive legs that meet at the waypoint between them."""
-    out: list[_Hit] = []
+    out: list[_Stretch] = []
     last: dict[int, _Hit] = {}
     for h in sorted(hits, key=lambda h: (h.key, h.leg, h.t0)):
         prev = last.get(h.key)
         continues = prev is not None and prev.leg == h.leg - 1 and prev.t1 >= 1 - EPS and h.t0 <= EPS
         if not continues:
-            out.append(h)
+            start = route.points[h.leg]
+            starts_at_item = h.t0 <= EPS and start.is_item_position
+            out.append(_Stretch(h, start.item_index if starts_at_item else None))
+        current = out[-1]
+        end = route.points[h.leg + 1]
+        if current.waypoint_index is None and h.t1 >= 1 - EPS and end.is_item_position:
+            out[-1] = _Stretch(current.first, end.item_index)
         last[h.key] = h
     return out
 
@@ -271,7 +287,7 @@ def _stretches(hits: list[_Hit]) -> list[_Hit]:
 
 
 def _height_hits(
-    legs: _Legs, index: ZoneIndex, options: CheckOptions, home_amsl_m: float, limit_m: float
+    legs: _Legs, frame: LocalFrame, options: CheckOptions, home_amsl_m: float, limit_m: float
 ) -> list[_Hit]:
     n = len(legs.a0)
     if options.dem is None:
@@ -289,7 +305,7 @@ def _height_hits(
     for k in range(n):
         count = max(2, int(np.ceil(np.sqrt(legs.length2[k]) / min(DEM_STEP_M, options.dem.resolution_m))) + 1)
         t = np.linspace(0.0, 1.0, count)
-        lat, lon = index.frame.en2geodetic(legs.e0[k] + t * legs.de[k], legs.n0[k] + t * legs.dn[k])
+        lat, lon = frame.en2geodetic(legs.e0[k] + t * legs.de[k], legs.n0[k] + t * legs.dn[k])
         agl = legs.a0[k] + t * legs.da[k] - options.dem.ground_amsl_m(lat, lon)
         over = agl > limit_m + ALT_TOL_M
         if over.any():
@@ -297,8 +313,8 @@ def _height_hits(
     return hits
 
 
-def _home_distance_hits(legs: _Legs, index: ZoneIndex, route: Route, max_m: float) -> list[_Hit]:
-    he, hn = index.frame.geodetic2en(route.home.lat, route.home.lon)
+def _home_distance_hits(legs: _Legs, frame: LocalFrame, route: Route, max_m: float) -> list[_Hit]:
+    he, hn = frame.geodetic2en(route.home.lat, route.home.lon)
     px, py = legs.e0 - he, legs.n0 - hn
     a = legs.length2
     b = 2 * (px * legs.de + py * legs.dn)
@@ -342,43 +358,45 @@ def check_route(
     at = as_utc(at)
     if len(route.points) < 2:
         return RouteCheck(())
-    legs = _legs(route, index, home_amsl_m)
-    blocking = _blocking(index, options) if len(index) else np.zeros(0, bool)
     found: list[Violation] = []
     notices: list[Violation] = []
-    zone_hits = _stretches(_zone_hits(legs, index, at, options, home_amsl_m, index.polygons, index.tree))
-    for h in zone_hits:
-        z = index.zones[h.key]
-        v = _violation(
-            route, legs, index, home_amsl_m, h, KIND_ZONE, z.id, z.restriction, _zone_detail(index, h.key)
-        )
-        (found if blocking[h.key] else notices).append(v)
 
+    # Rules are measured in a frame around home; zones in the index's frame.
+    local = LocalFrame(route.home.lat, route.home.lon)
+    legs = _legs(route, local, home_amsl_m)
     limit = options.max_height_agl_m
     if limit is not None:
-        for h in _stretches(_height_hits(legs, index, options, home_amsl_m, limit)):
-            detail = f"above the {limit:g} m true-height limit for {options.drone_class.value} drones"
-            found.append(_violation(route, legs, index, home_amsl_m, h, KIND_HEIGHT, None, None, detail))
-
+        detail = f"above the {limit:g} m true-height limit for {options.drone_class.value} drones"
+        for s in _stretches(_height_hits(legs, local, options, home_amsl_m, limit), route):
+            found.append(_violation(route, legs, local, home_amsl_m, s, KIND_HEIGHT, None, None, detail))
     if options.max_distance_from_home_m is not None:
         r = options.max_distance_from_home_m
-        for h in _stretches(_home_distance_hits(legs, index, route, r)):
+        for s in _stretches(_home_distance_hits(legs, local, route, r), route):
             detail = f"more than {r:g} m from home (site rule)"
-            found.append(_violation(route, legs, index, home_amsl_m, h, KIND_SITE, None, None, detail))
+            found.append(_violation(route, legs, local, home_amsl_m, s, KIND_SITE, None, None, detail))
 
-    if options.min_distance_from_zones_m is not None and len(index):
-        d = options.min_distance_from_zones_m
-        polys, tree = index.buffered(d)
-        vol_blocking = blocking[index.volume_zone]
-        near = _zone_hits(legs, index, at, options, home_amsl_m, polys, tree, vol_blocking, margin_m=d)
-        entered = {
-            (h.key, h.leg)
-            for h in _zone_hits(legs, index, at, options, home_amsl_m, index.polygons, index.tree)
-        }
-        for h in _stretches([h for h in near if (h.key, h.leg) not in entered]):
-            z = index.zones[h.key]
-            detail = f"within {d:g} m of {z.restriction.value} zone {z.id!r} (site rule)"
-            found.append(_violation(route, legs, index, home_amsl_m, h, KIND_SITE, None, None, detail))
+    if len(index) and index.covers(route, options.min_distance_from_zones_m or 0.0):
+        legs = _legs(route, index.frame, home_amsl_m)
+        blocking = _blocking(index, options)
+        entered = _zone_hits(legs, index, at, options, home_amsl_m, index.polygons, index.tree)
+        for s in _stretches(entered, route):
+            z = index.zones[s.first.key]
+            detail = _zone_detail(index, s.first.key)
+            v = _violation(route, legs, index.frame, home_amsl_m, s, KIND_ZONE, z.id, z.restriction, detail)
+            (found if blocking[s.first.key] else notices).append(v)
+        if options.min_distance_from_zones_m is not None:
+            d = options.min_distance_from_zones_m
+            polys, tree = index.buffered(d)
+            near = _zone_hits(
+                legs, index, at, options, home_amsl_m, polys, tree, blocking[index.volume_zone], d
+            )
+            inside = {(h.key, h.leg) for h in entered}
+            for s in _stretches([h for h in near if (h.key, h.leg) not in inside], route):
+                z = index.zones[s.first.key]
+                detail = f"within {d:g} m of {z.restriction.value} zone {z.id!r} (site rule)"
+                found.append(
+                    _violation(route, legs, index.frame, home_amsl_m, s, KIND_SITE, None, None, detail)
+                )
 
     return RouteCheck(
         tuple(sorted(found, key=Violation.sort_key)), tuple(sorted(notices, key=Violation.sort_key))
@@ -388,23 +406,18 @@ def check_route(
 def _violation(
     route: Route,
     legs: _Legs,
-    index: ZoneIndex,
+    frame: LocalFrame,
     home_amsl_m: float,
-    hit: _Hit,
+    stretch: _Stretch,
     kind: str,
     zone_id: str | None,
     restriction: Restriction | None,
     detail: str,
 ) -> Violation:
-    k, t = hit.leg, hit.t0
-    start, end = route.points[k], route.points[k + 1]
-    if t >= 1 - EPS and end.is_item_position:
-        waypoint, segment = end.item_index, None
-    elif t <= EPS and start.is_item_position:
-        waypoint, segment = start.item_index, None
-    else:
-        waypoint, segment = None, end.item_index
-    lat, lon = index.frame.en2geodetic(legs.e0[k] + t * legs.de[k], legs.n0[k] + t * legs.dn[k])
+    k, t = stretch.first.leg, stretch.first.t0
+    waypoint = stretch.waypoint_index
+    segment = None if waypoint is not None else route.points[k + 1].item_index
+    lat, lon = frame.en2geodetic(legs.e0[k] + t * legs.de[k], legs.n0[k] + t * legs.dn[k])
     alt_amsl = float(legs.a0[k] + t * legs.da[k])
     return Violation(
         kind,
@@ -464,8 +477,10 @@ def check_positions(
     alt = np.asarray(alt_amsl_m, dtype=float)
     terrain = options.dem or FlatTerrain(home_amsl_m)
     ground = terrain.ground_amsl_m(lat, lon)
-    e, n = index.frame.geodetic2en(lat, lon)
+    near = np.flatnonzero(index.near(lat, lon))
+    e, n = index.frame.geodetic2en(lat[near], lon[near])
     pos, vol = index.tree.query(shapely.points(e, n), predicate="intersects")
+    pos = near[pos]
     blocking = _blocking(index, options)
     keep = blocking[index.volume_zone[vol]]
     pos, vol = pos[keep], vol[keep]

@@ -44,12 +44,43 @@ class ZoneIndex:
             [v.upper_reference is VerticalReference.AGL for v in self.volumes], dtype=bool
         )
         self.polygons: NDArray[np.object_] = _project(self.volumes, self.frame)
+        self.bounds_lonlat = _bounds_lonlat(self.volumes)
         self.tree = shapely.STRtree(self.polygons)
         # Volumes without any time limit never need their schedule evaluated.
         self._timeless = np.array(
             [v.applicability is None and not self.zones[zi].applicability for zi, v in volumes], dtype=bool
         )
         self._buffered: dict[float, tuple[NDArray[np.object_], shapely.STRtree]] = {}
+
+    def near(
+        self, lat_deg: NDArray[np.float64], lon_deg: NDArray[np.float64], margin_m: float = 0.0
+    ) -> NDArray[np.bool_]:
+        """Which points lie within the zones' geographic extent (projecting far-away points into
+        this frame would be meaningless)."""
+        lon_min, lat_min, lon_max, lat_max = self.bounds_lonlat
+        pad = (margin_m + 1000.0) / 111_000.0  # a kilometre beyond the extent, in degrees of latitude
+        pad_lon = pad / max(np.cos(np.radians(max(abs(lat_min), abs(lat_max)) + pad)), 0.01)
+        return (
+            (lat_deg >= lat_min - pad)
+            & (lat_deg <= lat_max + pad)
+            & (lon_deg >= lon_min - pad_lon)
+            & (lon_deg <= lon_max + pad_lon)
+        )
+
+    def covers(self, route: object, margin_m: float = 0.0) -> bool:
+        """Does the route's extent reach the zones' extent?"""
+        pts = route.points  # type: ignore[attr-defined]
+        lat = np.array([p.lat for p in pts])
+        lon = np.array([p.lon for p in pts])
+        lon_min, lat_min, lon_max, lat_max = self.bounds_lonlat
+        pad = (margin_m + 1000.0) / 111_000.0
+        pad_lon = pad / max(np.cos(np.radians(max(abs(lat_min), abs(lat_max)) + pad)), 0.01)
+        return bool(
+            lat.max() >= lat_min - pad
+            and lat.min() <= lat_max + pad
+            and lon.max() >= lon_min - pad_lon
+            and lon.min() <= lon_max + pad_lon
+        )
 
     def __len__(self) -> int:
         return len(self.zones)
@@ -91,6 +122,24 @@ def _centre_frame(zones: Sequence[Zone]) -> LocalFrame:
     lon0 = float((arr[:, 0].min() + arr[:, 0].max()) / 2)
     lat0 = float((arr[:, 1].min() + arr[:, 1].max()) / 2)
     return LocalFrame(lat0, lon0)
+
+
+def _bounds_lonlat(volumes: Sequence[Volume]) -> tuple[float, float, float, float]:
+    """(lon_min, lat_min, lon_max, lat_max) of all volumes, circles by their radius."""
+    if not volumes:
+        return (0.0, 0.0, 0.0, 0.0)
+    boxes = []
+    for v in volumes:
+        if isinstance(v.shape, CircleShape):
+            lon, lat = v.shape.center
+            dlat = v.shape.radius_m / 111_000.0
+            dlon = dlat / max(np.cos(np.radians(min(abs(lat) + dlat, 89.9))), 0.01)
+            boxes.append((lon - dlon, lat - dlat, lon + dlon, lat + dlat))
+        else:
+            ring = np.asarray(v.shape.rings[0])
+            boxes.append((ring[:, 0].min(), ring[:, 1].min(), ring[:, 0].max(), ring[:, 1].max()))
+    b = np.asarray(boxes)
+    return (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max()))
 
 
 def _project(volumes: Sequence[Volume], frame: LocalFrame) -> NDArray[np.object_]:

@@ -79,6 +79,7 @@ class DailyPeriod(_Model):
     end_time: time | None = None
 
     def applies(self, at: datetime) -> bool:
+        at = as_utc(at)
         t = at.time().replace(tzinfo=None)
         start = self.start_time or time(0, 0)
         end = self.end_time
