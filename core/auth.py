@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from fastapi import HTTPException, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,8 +17,6 @@ from core.models import Token
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    from fastapi import Request
 
 ROLES = ("viewer", "pilot", "admin")
 ROLE_RANK = {r: i for i, r in enumerate(ROLES)}
@@ -91,8 +90,6 @@ def token_from_request(request: Request, allow_query: bool) -> str | None:
 
 def principal_for(request: Request, role: str, allow_query: bool = False) -> Principal:
     """Authenticate the request and check its role; raises 401/403 as HTTPException."""
-    from fastapi import HTTPException
-
     token = token_from_request(request, allow_query)
     if not token:
         raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})

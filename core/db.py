@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fastapi import Request
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,8 +20,6 @@ from core.errors import BadInput, Unavailable
 from core.models import Base
 
 if TYPE_CHECKING:
-    from fastapi import Request
-
     from core.settings import Settings
 
 __all__ = ["Base", "Database", "get_session", "make_engine", "session_scope", "upgrade"]
