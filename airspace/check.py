@@ -134,9 +134,7 @@ class _Parts:
     t1: NDArray[np.float64]
 
 
-def _horizontal_parts(
-    legs: _Legs, leg: NDArray[np.intp], vol: NDArray[np.intp], polys: NDArray[np.object_]
-) -> _Parts:
+def _horizontal_parts(legs: _Legs, leg: NDArray[np.intp], vol: NDArray[np.intp], polys: NDArray[np.object_]) -> _Parts:
     if len(leg) == 0:
         empty = np.empty(0)
         return _Parts(leg, vol, empty, empty)
@@ -387,20 +385,14 @@ def check_route(
         if options.min_distance_from_zones_m is not None:
             d = options.min_distance_from_zones_m
             polys, tree = index.buffered(d)
-            near = _zone_hits(
-                legs, index, at, options, home_amsl_m, polys, tree, blocking[index.volume_zone], d
-            )
+            near = _zone_hits(legs, index, at, options, home_amsl_m, polys, tree, blocking[index.volume_zone], d)
             inside = {(h.key, h.leg) for h in entered}
             for s in _stretches([h for h in near if (h.key, h.leg) not in inside], route):
                 z = index.zones[s.first.key]
                 detail = f"within {d:g} m of {z.restriction.value} zone {z.id!r} (site rule)"
-                found.append(
-                    _violation(route, legs, index.frame, home_amsl_m, s, KIND_SITE, None, None, detail)
-                )
+                found.append(_violation(route, legs, index.frame, home_amsl_m, s, KIND_SITE, None, None, detail))
 
-    return RouteCheck(
-        tuple(sorted(found, key=Violation.sort_key)), tuple(sorted(notices, key=Violation.sort_key))
-    )
+    return RouteCheck(tuple(sorted(found, key=Violation.sort_key)), tuple(sorted(notices, key=Violation.sort_key)))
 
 
 def _violation(

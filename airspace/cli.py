@@ -69,9 +69,7 @@ def check_command(
         Path | None,
         typer.Option("--zones", help="zone file (ED-269, ED-318, GeoJSON); default: the database"),
     ] = None,
-    at: Annotated[
-        str | None, typer.Option("--at", help="time of flight, ISO 8601 (default now, UTC)")
-    ] = None,
+    at: Annotated[str | None, typer.Option("--at", help="time of flight, ISO 8601 (default now, UTC)")] = None,
     home_amsl: Annotated[
         float | None,
         typer.Option("--home-amsl", help="home altitude AMSL in metres (default: the plan's, else 0)"),
@@ -80,9 +78,9 @@ def check_command(
         list[str] | None,
         typer.Option("--authorisation", help="a zone id the flight is authorised for (repeatable)"),
     ] = None,
-    drone_class: Annotated[
-        DroneClass, typer.Option("--drone-class", help="drone class for the height rule")
-    ] = (DroneClass.LIGHT),
+    drone_class: Annotated[DroneClass, typer.Option("--drone-class", help="drone class for the height rule")] = (
+        DroneClass.LIGHT
+    ),
     max_distance_from_home: Annotated[
         float | None, typer.Option("--max-distance-from-home", help="site rule: metres from home")
     ] = None,
@@ -115,11 +113,7 @@ def _print_result(result: RouteCheck) -> None:
     if result.clear:
         print("clear: no violations")
     for v in result.violations:
-        where = (
-            f"waypoint {v.waypoint_index}"
-            if v.waypoint_index is not None
-            else f"leg to item {v.segment_index}"
-        )
+        where = f"waypoint {v.waypoint_index}" if v.waypoint_index is not None else f"leg to item {v.segment_index}"
         print(f"{where}: {v.detail} at {v.lat:.7f}, {v.lon:.7f}, {v.alt_rel_m:.1f} m above home")
     for n in result.notices:
         print(f"note: passes through {n.restriction.value if n.restriction else ''} zone {n.zone_id!r}")
@@ -137,9 +131,7 @@ def _database_index() -> Any:
 @_reports_errors
 def import_command(
     file: Annotated[Path, typer.Argument(help="zone file: ED-269 JSON, ED-318 GeoJSON or GeoJSON")],
-    replace: Annotated[
-        bool, typer.Option("--replace", help="also delete stored zones the file lacks")
-    ] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="also delete stored zones the file lacks")] = False,
 ) -> None:
     """Import zones into the database: the whole file or nothing."""
     from airspace.store import ZoneStore

@@ -31,18 +31,10 @@ class ZoneIndex:
         volumes = [(zi, v) for zi, z in enumerate(self.zones) for v in z.volumes]
         self.volumes: tuple[Volume, ...] = tuple(v for _, v in volumes)
         self.volume_zone: NDArray[np.intp] = np.array([zi for zi, _ in volumes], dtype=np.intp)
-        self.lower_m = np.array(
-            [-np.inf if v.lower_m is None else v.lower_m for v in self.volumes], dtype=float
-        )
-        self.upper_m = np.array(
-            [np.inf if v.upper_m is None else v.upper_m for v in self.volumes], dtype=float
-        )
-        self.lower_agl = np.array(
-            [v.lower_reference is VerticalReference.AGL for v in self.volumes], dtype=bool
-        )
-        self.upper_agl = np.array(
-            [v.upper_reference is VerticalReference.AGL for v in self.volumes], dtype=bool
-        )
+        self.lower_m = np.array([-np.inf if v.lower_m is None else v.lower_m for v in self.volumes], dtype=float)
+        self.upper_m = np.array([np.inf if v.upper_m is None else v.upper_m for v in self.volumes], dtype=float)
+        self.lower_agl = np.array([v.lower_reference is VerticalReference.AGL for v in self.volumes], dtype=bool)
+        self.upper_agl = np.array([v.upper_reference is VerticalReference.AGL for v in self.volumes], dtype=bool)
         self.polygons: NDArray[np.object_] = _project(self.volumes, self.frame)
         self.bounds_lonlat = _bounds_lonlat(self.volumes)
         self.tree = shapely.STRtree(self.polygons)
@@ -94,9 +86,7 @@ class ZoneIndex:
         active = self._timeless[volume_indexes].copy()
         todo = np.unique(volume_indexes[~active])
         if len(todo):
-            ok = {
-                int(vi): self.zones[self.volume_zone[vi]].volume_applies(self.volumes[vi], at) for vi in todo
-            }
+            ok = {int(vi): self.zones[self.volume_zone[vi]].volume_applies(self.volumes[vi], at) for vi in todo}
             rest = np.flatnonzero(~active)
             active[rest] = [ok[int(vi)] for vi in volume_indexes[rest]]
         return active

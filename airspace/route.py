@@ -36,9 +36,7 @@ class Route:
         return self.points[0]
 
     @classmethod
-    def from_waypoints(
-        cls, home_lat: float, home_lon: float, waypoints: Sequence[tuple[float, float, float]]
-    ) -> Route:
+    def from_waypoints(cls, home_lat: float, home_lon: float, waypoints: Sequence[tuple[float, float, float]]) -> Route:
         """Home, then (lat, lon, alt_rel_m) waypoints indexed 0.."""
         pts = [RoutePoint(home_lat, home_lon, 0.0, None, False)]
         pts += [RoutePoint(lat, lon, alt, i) for i, (lat, lon, alt) in enumerate(waypoints)]
@@ -81,6 +79,4 @@ def _alt_rel_m(item: _Item, index: int, home_amsl_m: float) -> float:
         return item.alt - home_amsl_m
     if item.frame in FRAMES_RELATIVE or item.frame in FRAMES_TERRAIN:
         return item.alt
-    raise BadInput(
-        f"mission item {index}: frame {item.frame} has no altitude reference the check understands"
-    )
+    raise BadInput(f"mission item {index}: frame {item.frame} has no altitude reference the check understands")

@@ -38,9 +38,7 @@ class CheckOptions:
     """What a check applies beside the zones. Site rules are off unless set."""
 
     drone_class: DroneClass = DroneClass.LIGHT
-    height_limits_m: Mapping[DroneClass, float | None] = field(
-        default_factory=lambda: dict(DEFAULT_HEIGHT_LIMITS_M)
-    )
+    height_limits_m: Mapping[DroneClass, float | None] = field(default_factory=lambda: dict(DEFAULT_HEIGHT_LIMITS_M))
     authorisations: frozenset[str] = frozenset()  # zone ids the plan holds an authorisation for
     min_distance_from_zones_m: float | None = None  # site rule: keep this far from restrictive zones
     max_distance_from_home_m: float | None = None  # site rule: stay within this radius of home

@@ -137,9 +137,7 @@ class ZoneStore:
         return gone
 
     def index(self) -> ZoneIndex:
-        stamp = tuple(
-            self.session.execute(select(func.count(ZoneRow.id), func.max(ZoneRow.updated_at))).one()
-        )
+        stamp = tuple(self.session.execute(select(func.count(ZoneRow.id), func.max(ZoneRow.updated_at))).one())
         key = str(self.session.get_bind().url)
         with _db_index_lock:
             cached = _db_index_cache.get(key)

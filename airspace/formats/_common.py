@@ -193,9 +193,7 @@ def polygon_shape(rings: Any, what: str = "polygon") -> PolygonShape:
     poly = shapely.Polygon(cleaned[0], cleaned[1:])
     if not poly.is_valid:
         # Self-crossing rings and holes outside their shell have no single obvious repair.
-        raise FeatureProblem(
-            f"{what} is invalid and cannot be repaired unambiguously: {shapely.is_valid_reason(poly)}"
-        )
+        raise FeatureProblem(f"{what} is invalid and cannot be repaired unambiguously: {shapely.is_valid_reason(poly)}")
     if poly.area == 0:
         raise FeatureProblem(f"{what} has no area")
     return PolygonShape(rings=cleaned)

@@ -82,14 +82,10 @@ def _volumes(g: Any, what: str) -> list[Volume]:
     if not isinstance(projection, dict) or not projection:
         raise c.FeatureProblem(f"{what} has no horizontalProjection")
     if str(projection.get("type", "")).lower() == "circle":
-        shapes: list[Any] = [
-            c.circle_shape(projection.get("center"), projection.get("radius"), unit, f"{what} circle")
-        ]
+        shapes: list[Any] = [c.circle_shape(projection.get("center"), projection.get("radius"), unit, f"{what} circle")]
     else:
         shapes = c.geojson_shapes(projection, f"{what} horizontalProjection")
     return [
-        Volume(
-            shape=s, lower=lower, lower_reference=lower_ref, upper=upper, upper_reference=upper_ref, unit=unit
-        )
+        Volume(shape=s, lower=lower, lower_reference=lower_ref, upper=upper, upper_reference=upper_ref, unit=unit)
         for s in shapes
     ]

@@ -87,15 +87,11 @@ def _volumes(geometry: dict[str, Any], inherited_layer: Any, what: str) -> list[
         extent = geometry.get("extent")
         if not isinstance(extent, dict) or str(extent.get("subType", "")).lower() != "circle":
             raise c.FeatureProblem(f"{what} is a Point without a circle extent")
-        shapes: list[Any] = [
-            c.circle_shape(geometry.get("coordinates"), extent.get("radius"), M, f"{what} circle")
-        ]
+        shapes: list[Any] = [c.circle_shape(geometry.get("coordinates"), extent.get("radius"), M, f"{what} circle")]
     else:
         shapes = c.geojson_shapes(geometry, what)
     return [
-        Volume(
-            shape=s, lower=lower, lower_reference=lower_ref, upper=upper, upper_reference=upper_ref, unit=unit
-        )
+        Volume(shape=s, lower=lower, lower_reference=lower_ref, upper=upper, upper_reference=upper_ref, unit=unit)
         for s in shapes
     ]
 

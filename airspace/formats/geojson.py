@@ -76,14 +76,10 @@ def zone_from_feature(feature: dict[str, Any]) -> Zone:
     upper_ref = c.vertical_reference(props.get("upper_reference"), "upper_reference")
     c.check_band(lower, lower_ref, upper, upper_ref)
     if geometry.get("type") == "Point":
-        shapes: list[Any] = [
-            c.circle_shape(geometry.get("coordinates"), props.get("radius_m"), c.LengthUnit.M)
-        ]
+        shapes: list[Any] = [c.circle_shape(geometry.get("coordinates"), props.get("radius_m"), c.LengthUnit.M)]
     else:
         shapes = c.geojson_shapes(geometry)
-    volume_periods = (
-        c.applicability(props["volume_applicability"]) if "volume_applicability" in props else None
-    )
+    volume_periods = c.applicability(props["volume_applicability"]) if "volume_applicability" in props else None
     volumes = [
         Volume(
             shape=s,

@@ -38,9 +38,7 @@ def square_ring(e0: float, n0: float, e1: float, n1: float) -> list[tuple[float,
     return [lonlat(e0, n0), lonlat(e1, n0), lonlat(e1, n1), lonlat(e0, n1), lonlat(e0, n0)]
 
 
-def volume(
-    shape: dict[str, Any], lower: float | None = None, upper: float | None = None, **kw: Any
-) -> dict[str, Any]:
+def volume(shape: dict[str, Any], lower: float | None = None, upper: float | None = None, **kw: Any) -> dict[str, Any]:
     return {"shape": shape, "lower": lower, "upper": upper, **kw}
 
 
@@ -53,9 +51,7 @@ def circle(e: float, n: float, radius_m: float) -> dict[str, Any]:
 
 
 def zone(zone_id: str, restriction: str, *volumes: dict[str, Any], **kw: Any) -> Zone:
-    return Zone.model_validate(
-        {"id": zone_id, "name": zone_id, "restriction": restriction, "volumes": volumes, **kw}
-    )
+    return Zone.model_validate({"id": zone_id, "name": zone_id, "restriction": restriction, "volumes": volumes, **kw})
 
 
 def route(*waypoints: tuple[float, float, float], home: tuple[float, float] = (0.0, 0.0)) -> Route:

@@ -72,9 +72,7 @@ def test_altitude_interpolated_along_the_leg() -> None:
     z = zone("BAND", "PROHIBITED", volume(square(400, -50, 500, 50), lower=45, upper=60))
     (v,) = run([z], route((0, 0, 0), (1000, 0, 100))).violations
     assert v.alt_rel_m == pytest.approx(45.0)
-    assert v.lat == pytest.approx(latlon(450, 0)[0], abs=1e-7) and v.lon == pytest.approx(
-        latlon(450, 0)[1], abs=1e-7
-    )
+    assert v.lat == pytest.approx(latlon(450, 0)[0], abs=1e-7) and v.lon == pytest.approx(latlon(450, 0)[1], abs=1e-7)
     below = zone("HIGH", "PROHIBITED", volume(square(400, -50, 500, 50), lower=55, upper=300))
     assert run([below], route((0, 0, 0), (1000, 0, 100))).clear  # below its floor while over it
 
@@ -166,12 +164,8 @@ def test_height_rule_per_drone_class() -> None:
     )
     assert v.alt_rel_m == pytest.approx(120.0) and v.lat == pytest.approx(latlon(666.667, 0)[0], abs=1e-7)
     assert run([], route((0, 0, 120), (1000, 0, 120))).clear  # at the limit is allowed
-    micro = run(
-        [], route((0, 0, 60), (500, 0, 60)), options=CheckOptions(drone_class=DroneClass.MICRO)
-    ).violations
-    assert [(v.kind, v.waypoint_index, v.alt_rel_m) for v in micro] == [
-        ("height_rule", 0, pytest.approx(50.0))
-    ]
+    micro = run([], route((0, 0, 60), (500, 0, 60)), options=CheckOptions(drone_class=DroneClass.MICRO)).violations
+    assert [(v.kind, v.waypoint_index, v.alt_rel_m) for v in micro] == [("height_rule", 0, pytest.approx(50.0))]
     custom = CheckOptions(height_limits_m={DroneClass.LIGHT: 150.0})
     assert run([], r, options=custom).clear
     assert run([], r, options=CheckOptions(drone_class=DroneClass.MEDIUM)).clear
@@ -232,9 +226,10 @@ def test_check_positions_matches_route_semantics() -> None:
     res = check_positions(lat, lon, alt, AT, HOME_AMSL_M, index)
     assert res.violating.tolist() == [True, False, True, False, False, True]
     assert res.above_height_limit.tolist() == [False] * 5 + [True]
-    assert sorted(
-        zip(res.zone_position.tolist(), [index.zones[i].id for i in res.zone_index], strict=True)
-    ) == [(0, "NFZ"), (2, "AUTH")]
+    assert sorted(zip(res.zone_position.tolist(), [index.zones[i].id for i in res.zone_index], strict=True)) == [
+        (0, "NFZ"),
+        (2, "AUTH"),
+    ]
     authorised = check_positions(
         lat, lon, alt, AT, HOME_AMSL_M, index, CheckOptions(authorisations=frozenset({"AUTH"}))
     )
@@ -247,9 +242,7 @@ def test_check_positions_vectorised_agrees_with_one_by_one() -> None:
         zone(
             f"Z{i}",
             "PROHIBITED",
-            volume(
-                circle(*rng.uniform(-2000, 2000, 2), rng.uniform(20, 200)), upper=float(rng.uniform(30, 150))
-            ),
+            volume(circle(*rng.uniform(-2000, 2000, 2), rng.uniform(20, 200)), upper=float(rng.uniform(30, 150))),
         )
         for i in range(200)
     ]
@@ -261,9 +254,9 @@ def test_check_positions_vectorised_agrees_with_one_by_one() -> None:
     batch = check_positions(lat, lon, alt, AT, HOME_AMSL_M, index, options).violating
     single = [
         bool(
-            check_positions(
-                lat[i : i + 1], lon[i : i + 1], alt[i : i + 1], AT, HOME_AMSL_M, index, options
-            ).violating[0]
+            check_positions(lat[i : i + 1], lon[i : i + 1], alt[i : i + 1], AT, HOME_AMSL_M, index, options).violating[
+                0
+            ]
         )
         for i in range(500)
     ]

@@ -93,9 +93,7 @@ def test_ed269_features_form_with_messy_fields() -> None:
                     }
                 ]
             ),
-            ed269_zone(
-                identifier="C1", restriction="NO_RESTRICTION", geometry=[circle_geom], applicability=None
-            ),
+            ed269_zone(identifier="C1", restriction="NO_RESTRICTION", geometry=[circle_geom], applicability=None),
         ],
     }
     z1, c1 = parse_zones(doc)
@@ -104,9 +102,7 @@ def test_ed269_features_form_with_messy_fields() -> None:
     assert z1.authority[0].name == "CAAC East China"
     v = z1.volumes[0]
     assert (
-        v.unit is LengthUnit.FT
-        and v.upper_m == pytest.approx(121.92)
-        and v.upper_reference is VerticalReference.AMSL
+        v.unit is LengthUnit.FT and v.upper_m == pytest.approx(121.92) and v.upper_reference is VerticalReference.AMSL
     )
     assert len(v.shape.rings[0]) == 5 and v.shape.rings[0][0] == v.shape.rings[0][-1]
     (a,) = z1.applicability
@@ -251,9 +247,7 @@ def test_ed318_circles_collections_and_schedules() -> None:
             "lower limit 500 is above upper limit 100",
         ),
         (
-            lambda z: z["geometry"]["horizontalProjection"].update(
-                type="Circle", center=[121.3, 30.7], radius=-5
-            ),
+            lambda z: z["geometry"]["horizontalProjection"].update(type="Circle", center=[121.3, 30.7], radius=-5),
             "radius must be a positive number",
         ),
         (
@@ -326,9 +320,7 @@ def test_geojson_export_round_trips_everything() -> None:
                 ed269_zone(applicability=None),
                 ed269_zone(
                     identifier="C",
-                    geometry={
-                        "horizontalProjection": {"type": "Circle", "center": list(lonlat(0, 0)), "radius": 30}
-                    },
+                    geometry={"horizontalProjection": {"type": "Circle", "center": list(lonlat(0, 0)), "radius": 30}},
                 ),
             ]
         }

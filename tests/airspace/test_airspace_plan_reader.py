@@ -85,8 +85,7 @@ def test_old_coordinate_form_fence_rally_and_amsl_frames(tmp_path: Path) -> None
     [
         "{oops",
         '{"fileType": "Something else"}',
-        '{"fileType": "Plan", "mission": {"items": [{"type": "SimpleItem", "command": 16, '
-        '"params": [0, 0]}]}}',
+        '{"fileType": "Plan", "mission": {"items": [{"type": "SimpleItem", "command": 16, "params": [0, 0]}]}}',
         '{"fileType": "Plan", "mission": {"items": [{"type": "SimpleItem", "command": "x", "params": []}]}}',
     ],
 )
