@@ -67,6 +67,9 @@ class Event:
     data_json: str | None = None
     datacontenttype: str = "application/json"
     seq: int | None = None
+    # True when the id was generated here (a fresh UUID): such an event cannot be a retry, so the
+    # writer skips the duplicate lookup for it.
+    fresh_id: bool = False
     _wire: str | None = field(default=None, repr=False)
 
     @property
@@ -119,7 +122,7 @@ def make_event(
     except (TypeError, ValueError) as exc:
         raise BadInput(f"event data for {type} is not JSON: {exc}") from None
     return Event(type=type, source=source, id=id or str(uuid.uuid4()), time=time or utcnow(),
-                 subject=subject, data_json=data_json, datacontenttype=datacontenttype)
+                 subject=subject, data_json=data_json, datacontenttype=datacontenttype, fresh_id=id is None)
 
 
 @runtime_checkable
@@ -161,7 +164,7 @@ class EventStore:
             if is_pg:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_WRITER_LOCK})
             last = int(conn.execute(select(func.max(EventRow.seq))).scalar() or 0)
-            keys = {(e.source, e.id) for e in events}
+            keys = {(e.source, e.id) for e in events if not e.fresh_id}
             existing: dict[tuple[str, str], Event] = {}
             if keys:
                 ids = list({k[1] for k in keys})
