@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
+import shapely
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 FT_TO_M = 0.3048
@@ -51,7 +52,7 @@ WEEKDAYS = (Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI, Wee
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class PolygonShape(_Model):
@@ -60,11 +61,30 @@ class PolygonShape(_Model):
     type: Literal["Polygon"] = "Polygon"
     rings: list[list[tuple[float, float]]] = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _sound(self) -> PolygonShape:
+        for i, ring in enumerate(self.rings):
+            if len(ring) < 4 or ring[0] != ring[-1]:
+                raise ValueError(f"ring {i} must be closed and have at least 3 corners")
+            if not all(-180 <= lon <= 180 and -90 <= lat <= 90 for lon, lat in ring):
+                raise ValueError(f"ring {i} has a coordinate out of range")
+        polygon = shapely.Polygon(self.rings[0], self.rings[1:])
+        if not polygon.is_valid or polygon.area == 0:
+            raise ValueError(f"polygon is invalid: {shapely.is_valid_reason(polygon)}")
+        return self
+
 
 class CircleShape(_Model):
     type: Literal["Circle"] = "Circle"
     center: tuple[float, float]  # (lon, lat)
-    radius_m: float = Field(gt=0)
+    radius_m: float = Field(gt=0, le=1_000_000)
+
+    @field_validator("center")
+    @classmethod
+    def _in_range(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not (-180 <= v[0] <= 180 and -90 <= v[1] <= 90):
+            raise ValueError("centre out of range")
+        return v
 
 
 Shape = Annotated[PolygonShape | CircleShape, Field(discriminator="type")]
@@ -160,7 +180,7 @@ class ZoneAuthority(_Model):
 
 
 class Zone(_Model):
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=128)
     name: str = ""
     restriction: Restriction
     reasons: list[str] = Field(default_factory=list)
