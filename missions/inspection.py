@@ -73,10 +73,7 @@ class _Fleet:
         path = [drone, *(self.h + p for p in seq), drone]
         length = float(self.d[path[:-1], path[1:]].sum())
         return (
-            length / self.speed[drone]
-            + self.fixed[drone]
-            + float(self.work[seq].sum())
-            + len(seq) * self.turn[drone]
+            length / self.speed[drone] + self.fixed[drone] + float(self.work[seq].sum()) + len(seq) * self.turn[drone]
         )
 
     def tour(self, drone: int, seq: list[int], deadline: float) -> list[int]:
@@ -147,29 +144,58 @@ def improve(assign: list[Assignment], fleet: _Fleet, swap_s: float, budget_s: fl
     return sorted(out, key=lambda a: (a.drone, -a.duration_s))
 
 
+def makespan_s(assign: list[Assignment], fleet: _Fleet, swap_s: float) -> float:
+    finish: dict[int, float] = {}
+    for a in assign:
+        finish[a.drone] = finish.get(a.drone, -swap_s) + swap_s + fleet.duration(a.drone, a.units)
+    return max(finish.values(), default=0.0)
+
+
+def _double_bridge(tour: list[int], rng: np.random.Generator) -> list[int]:
+    """The classic kick: cut the cycle in four and reconnect (keeps tour[0] first)."""
+    n = len(tour)
+    if n < 8:
+        return list(tour)
+    a, b, c = sorted(rng.choice(np.arange(1, n), 3, replace=False))
+    return tour[:a] + tour[b:c] + tour[a:b] + tour[c:]
+
+
 def order_points(
     xy: np.ndarray,
     work: np.ndarray,
     drones: list[DroneSpec],
     alt_m: float,
     swap_s: float = SWAP_S,
-    budget_s: float = 0.6,
+    budget_s: float = 0.7,
+    seed: int = 0,
 ) -> list[Assignment]:
-    """Sorties over the points (indexes into xy), ready for the drones."""
-    start = time.perf_counter()
+    """Sorties over the points (indexes into xy), ready for the drones: the best of several
+    giant tours (the solved one, then kicked copies), each split and improved."""
+    deadline = time.perf_counter() + budget_s
+    rng = np.random.default_rng(seed)
     homes = np.array([d.home_enu for d in drones])
-    all_xy = np.vstack([homes[:1], xy])
-    tour = solve_tour(distance_matrix(all_xy), 0, time_budget_s=budget_s * 0.4)
-    order = [k - 1 for k in tour[1:]]
-    units = [
-        WorkUnit(nodes=[PathNode(float(xy[k, 0]), float(xy[k, 1]), alt_m)], work_s=float(work[k]))
-        for k in order
-    ]
-    split = split_work(units, drones, alt_m, swap_s)
-    assign = [Assignment(a.drone, [order[u] for u in a.units], a.duration_s, a.start_s) for a in split]
+    dist = distance_matrix(np.vstack([homes[:1], xy]))
     fleet = _Fleet(np.vstack([homes, xy]), drones, work, alt_m)
-    left = budget_s - (time.perf_counter() - start)
-    return improve(assign, fleet, swap_s, max(left, 0.05))
+    base = solve_tour(dist, 0, time_budget_s=budget_s * 0.3)
+    best: tuple[float, list[Assignment], list[int]] | None = None
+    tour = base
+    while True:
+        order = [k - 1 for k in tour[1:]]
+        units = [
+            WorkUnit(nodes=[PathNode(float(xy[k, 0]), float(xy[k, 1]), alt_m)], work_s=float(work[k])) for k in order
+        ]
+        split = split_work(units, drones, alt_m, swap_s)
+        assign = [Assignment(a.drone, [order[u] for u in a.units], a.duration_s, a.start_s) for a in split]
+        left = deadline - time.perf_counter()
+        assign = improve(assign, fleet, swap_s, max(min(left, budget_s * 0.25), 0.02))
+        span = makespan_s(assign, fleet, swap_s)
+        if best is None or span < best[0] - 1e-6:
+            best = (span, assign, tour)
+        if time.perf_counter() > deadline - budget_s * 0.1:
+            break
+        kicked = _double_bridge(best[2], rng)
+        tour = two_opt(dist, kicked, min(deadline, time.perf_counter() + budget_s * 0.1))
+    return best[1]
 
 
 def plan_points(
@@ -188,9 +214,7 @@ def plan_points(
     ceiling = min(d.model.max_alt_m for d in drones)
     for k, p in enumerate(points, start=1):
         if p.alt_m > ceiling:
-            raise BadInput(
-                f"point {k} {p.name!r}: altitude {p.alt_m} m is above the drone ceiling {ceiling:.0f} m"
-            )
+            raise BadInput(f"point {k} {p.name!r}: altitude {p.alt_m} m is above the drone ceiling {ceiling:.0f} m")
     lat0 = float(np.mean([p.lat for p in points]))
     lon0 = float(np.mean([p.lon for p in points]))
     frame = LocalFrame(lat0, lon0)

@@ -48,9 +48,7 @@ def split_long_units(units: list[WorkUnit], max_len_m: float) -> list[WorkUnit]:
             continue
         kinds = [n.kind for n in u.nodes]
         if "lane_start" not in kinds or "lane_end" not in kinds:
-            raise BadInput(
-                "a piece of work is longer than one battery allows; use a bigger battery or a smaller area"
-            )
+            raise BadInput("a piece of work is longer than one battery allows; use a bigger battery or a smaller area")
         s, e = u.nodes[kinds.index("lane_start")], u.nodes[kinds.index("lane_end")]
         m = math.ceil(math.dist(s.xy, e.xy) / max(max_len_m * 0.9, 1.0))
         for k in range(m):
@@ -88,9 +86,7 @@ class _Costs:
         self.turn = np.array([d.model.turn_s for d in drones])
         self.usable = np.array([d.model.usable_s for d in drones])
         lengths = np.array([unit_length_m(u) for u in units])
-        junction = np.array(
-            [math.dist(a.end, b.start) for a, b in itertools.pairwise(units)] + [0.0]
-        )
+        junction = np.array([math.dist(a.end, b.start) for a, b in itertools.pairwise(units)] + [0.0])
         self.cum_len = np.concatenate([[0.0], np.cumsum(lengths)])
         self.cum_junc = np.concatenate([[0.0], np.cumsum(junction)])
         self.cum_work = np.concatenate([[0.0], np.cumsum([u.work_s for u in units])])
@@ -120,15 +116,32 @@ class _Costs:
 
 
 def _greedy(costs: _Costs, cap_s: float) -> list[tuple[int, int]] | None:
+    """Contiguous runs, each as long as it fits (all of a run's prefixes evaluated at once)."""
+    limit = np.minimum(costs.usable, cap_s)[:, None]
     runs, a = [], 0
     while a < costs.n:
-        if not costs.fits(a, a, cap_s):
+        b = np.arange(a, costs.n)
+        dist = (
+            costs.to_start[:, a : a + 1]
+            + costs.cum_len[b + 1]
+            - costs.cum_len[a]
+            + costs.cum_junc[b]
+            - costs.cum_junc[a]
+            + costs.from_end[:, b]
+        )
+        t = (
+            dist / costs.speed[:, None]
+            + costs.fixed[:, None]
+            + (costs.cum_work[b + 1] - costs.cum_work[a])
+            + (costs.cum_nodes[b + 1] - costs.cum_nodes[a]) * costs.turn[:, None]
+        )
+        ok = np.all(t <= limit, axis=0)
+        if not ok[0]:
             return None
-        b = a
-        while b + 1 < costs.n and costs.fits(a, b + 1, cap_s):
-            b += 1
-        runs.append((a, b))
-        a = b + 1
+        bad = np.flatnonzero(~ok)
+        end = a + (int(bad[0]) - 1 if len(bad) else len(ok) - 1)
+        runs.append((a, end))
+        a = end + 1
     return runs
 
 
@@ -147,9 +160,7 @@ def _balanced(costs: _Costs, k: int, hi: float) -> list[tuple[int, int]] | None:
     return best
 
 
-def _assign(
-    costs: _Costs, runs: list[tuple[int, int]], n_drones: int, swap_s: float
-) -> tuple[float, list[Assignment]]:
+def _assign(costs: _Costs, runs: list[tuple[int, int]], n_drones: int, swap_s: float) -> tuple[float, list[Assignment]]:
     durs = [costs.run_s(a, b) for a, b in runs]
     finish = np.zeros(n_drones)
     used = np.zeros(n_drones, dtype=bool)

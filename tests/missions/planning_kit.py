@@ -32,14 +32,9 @@ def polygon_ll(shell: list[tuple[float, float]], holes: list[list[tuple[float, f
     return Polygon([ll(*p) for p in shell], [[ll(*p) for p in h] for h in holes])
 
 
-def drones(
-    n: int = 1, endurance_min: float = 40.0, at: tuple[float, float] = (-50.0, -50.0)
-) -> list[DroneSpec]:
+def drones(n: int = 1, endurance_min: float = 40.0, at: tuple[float, float] = (-50.0, -50.0)) -> list[DroneSpec]:
     lon, lat = ll(*at)
-    return [
-        DroneSpec(Home(f"dock-{k + 1}", lat, lon, 4.0), DroneModel(endurance_min=endurance_min))
-        for k in range(n)
-    ]
+    return [DroneSpec(Home(f"dock-{k + 1}", lat, lon, 4.0), DroneModel(endurance_min=endurance_min)) for k in range(n)]
 
 
 def flown_lanes(plan: MissionPlan) -> list[LineString]:

@@ -68,10 +68,7 @@ def test_transit_goes_around_a_wall_of_no_fly() -> None:
     # Home west of a wall, the points east of it: the straight legs would cross the wall.
     wall = [(300, -400), (340, -400), (340, 400), (300, 400)]
     zones = [_zone("wall", "PROHIBITED", wall)]
-    pts = [
-        InspectionPoint(lat=ll(e, n)[1], lon=ll(e, n)[0], alt_m=40)
-        for e, n in [(600, 0), (650, 100), (600, -150)]
-    ]
+    pts = [InspectionPoint(lat=ll(e, n)[1], lon=ll(e, n)[0], alt_m=40) for e, n in [(600, 0), (650, 100), (600, -150)]]
     r = plan_points(pts, drones(1, 40, at=(0, 0)), airspace=AirspaceContext(zones=zones, at=AT, margin_m=15))
     path = [en(it.lat, it.lon) for it in r.sorties[0].plan.items if it.is_positional]
     home = en(r.sorties[0].home.lat, r.sorties[0].home.lon)
@@ -127,6 +124,4 @@ def test_home_inside_a_no_fly_zone_is_bad_input() -> None:
             airspace=AirspaceContext(zones=zones, at=AT),
         )
     # Below the zone's floor it is no obstacle.
-    plan_survey(
-        area, drones(1, 40, at=(0, 0)), camera=CAM, alt_m=50, airspace=AirspaceContext(zones=zones, at=AT)
-    )
+    plan_survey(area, drones(1, 40, at=(0, 0)), camera=CAM, alt_m=50, airspace=AirspaceContext(zones=zones, at=AT))

@@ -67,10 +67,7 @@ def test_survey_writes_one_plan_per_sortie_and_prints_a_summary(tmp_path: Path) 
     assert len(files) >= 2 and not out.exists()
     for f in files:
         plan = read_mission(f)
-        assert (
-            plan.items[0].command == MavCmd.NAV_TAKEOFF
-            and plan.items[-1].command == MavCmd.NAV_RETURN_TO_LAUNCH
-        )
+        assert plan.items[0].command == MavCmd.NAV_TAKEOFF and plan.items[-1].command == MavCmd.NAV_RETURN_TO_LAUNCH
 
 
 def test_survey_json_with_spacing_angle_and_zones(tmp_path: Path) -> None:
@@ -123,9 +120,7 @@ def test_corridor_from_kml_and_points_from_geojson(tmp_path: Path) -> None:
         f'<kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark><name>road</name>'
         f"<LineString><coordinates>{coords}</coordinates></LineString></Placemark></Document></kml>"
     )
-    res = runner.invoke(
-        app, ["corridor", str(kml), "--width-m", "80", "--alt-m", "50", "-o", str(tmp_path / "c.plan")]
-    )
+    res = runner.invoke(app, ["corridor", str(kml), "--width-m", "80", "--alt-m", "50", "-o", str(tmp_path / "c.plan")])
     assert res.exit_code == 0, res.output
     pts = tmp_path / "pts.geojson"
     feats = [

@@ -39,9 +39,7 @@ def test_real_ardupilot_waypoints_home_line_and_condition_yaw() -> None:
 
 @pytest.mark.parametrize("name", [QGC_SAMPLE, ARDUPILOT])
 @pytest.mark.parametrize("via", [".plan", ".waypoints", ".geojson"])
-def test_real_files_round_trip_through_every_format_that_carries_them(
-    tmp_path: Path, name: str, via: str
-) -> None:
+def test_real_files_round_trip_through_every_format_that_carries_them(tmp_path: Path, name: str, via: str) -> None:
     src = interop(name)
     original = read_mission(src)
     mid = tmp_path / f"mid{via}"
@@ -65,9 +63,7 @@ def test_real_plan_written_back_keeps_qgc_layout(tmp_path: Path) -> None:
 
 def test_kml_refuses_items_without_position_unless_lossy(tmp_path: Path) -> None:
     src = interop(QGC_SAMPLE)
-    with pytest.raises(
-        BadInput, match=r"KML cannot carry 2 item\(s\) without a position \(2:IMAGE_START_CAPTURE"
-    ):
+    with pytest.raises(BadInput, match=r"KML cannot carry 2 item\(s\) without a position \(2:IMAGE_START_CAPTURE"):
         convert(src, tmp_path / "x.kml")
     assert not (tmp_path / "x.kml").exists()
     convert(src, tmp_path / "x.kml", lossy=True)

@@ -81,9 +81,7 @@ def test_every_survey_mission_starts_with_takeoff_and_ends_with_rtl_with_explici
 
 def test_land_at_a_named_point_instead_of_rtl() -> None:
     lon, lat = ll(700, 0)
-    r = plan_survey(
-        polygon_ll(SHELL), drones(), camera=CAM, alt_m=60, items=ItemOptions(land_at=("pad B", lat, lon))
-    )
+    r = plan_survey(polygon_ll(SHELL), drones(), camera=CAM, alt_m=60, items=ItemOptions(land_at=("pad B", lat, lon)))
     last = r.sorties[-1].plan.items[-1]
     assert last.command == MavCmd.NAV_LAND and (last.lat, last.lon) == (lat, lon)
 
