@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from core.db import Database
-from core.events import EventBus
 from core.errors import BadInput
+from core.events import EventBus
 
 
 @pytest.fixture
