@@ -18,7 +18,7 @@ import shapely
 from numpy.typing import NDArray
 
 from airspace.index import ZoneIndex
-from airspace.model import AUTHORISABLE, Restriction, as_utc
+from airspace.model import Restriction, as_utc
 from airspace.route import Route
 from airspace.rules import CheckOptions
 from airspace.terrain import DemProvider, FlatTerrain
@@ -333,15 +333,7 @@ def _home_distance_hits(legs: _Legs, frame: LocalFrame, route: Route, max_m: flo
 
 
 def _blocking(index: ZoneIndex, options: CheckOptions) -> NDArray[np.bool_]:
-    """Per zone: does entering it stop the flight?"""
-    return np.array(
-        [
-            z.restriction is Restriction.PROHIBITED
-            or (z.restriction in AUTHORISABLE and z.id not in options.authorisations)
-            for z in index.zones
-        ],
-        dtype=bool,
-    )
+    return index.blocking(options.authorisations)
 
 
 def check_route(
@@ -356,32 +348,31 @@ def check_route(
     at = as_utc(at)
     if len(route.points) < 2:
         return RouteCheck(())
-    found: list[Violation] = []
-    notices: list[Violation] = []
+    found: list[_Found] = []
 
-    # Rules are measured in a frame around home; zones in the index's frame.
-    local = LocalFrame(route.home.lat, route.home.lon)
-    legs = _legs(route, local, home_amsl_m)
+    # Metric work happens in the index's frame when the route is in the zones' region, else
+    # (no zones near) in a frame around home, for the rules alone.
+    near_zones = len(index) > 0 and index.covers(route, options.min_distance_from_zones_m or 0.0)
+    frame = index.frame if near_zones else LocalFrame(route.home.lat, route.home.lon)
+    legs = _legs(route, frame, home_amsl_m)
     limit = options.max_height_agl_m
     if limit is not None:
         detail = f"above the {limit:g} m true-height limit for {options.drone_class.value} drones"
-        for s in _stretches(_height_hits(legs, local, options, home_amsl_m, limit), route):
-            found.append(_violation(route, legs, local, home_amsl_m, s, KIND_HEIGHT, None, None, detail))
+        for s in _stretches(_height_hits(legs, frame, options, home_amsl_m, limit), route):
+            found.append(_Found(s, legs, frame, KIND_HEIGHT, None, None, detail, True))
     if options.max_distance_from_home_m is not None:
         r = options.max_distance_from_home_m
-        for s in _stretches(_home_distance_hits(legs, local, route, r), route):
-            detail = f"more than {r:g} m from home (site rule)"
-            found.append(_violation(route, legs, local, home_amsl_m, s, KIND_SITE, None, None, detail))
+        detail = f"more than {r:g} m from home (site rule)"
+        for s in _stretches(_home_distance_hits(legs, frame, route, r), route):
+            found.append(_Found(s, legs, frame, KIND_SITE, None, None, detail, True))
 
-    if len(index) and index.covers(route, options.min_distance_from_zones_m or 0.0):
-        legs = _legs(route, index.frame, home_amsl_m)
+    if near_zones:
         blocking = _blocking(index, options)
         entered = _zone_hits(legs, index, at, options, home_amsl_m, index.polygons, index.tree)
         for s in _stretches(entered, route):
             z = index.zones[s.first.key]
             detail = _zone_detail(index, s.first.key)
-            v = _violation(route, legs, index.frame, home_amsl_m, s, KIND_ZONE, z.id, z.restriction, detail)
-            (found if blocking[s.first.key] else notices).append(v)
+            found.append(_Found(s, legs, frame, KIND_ZONE, z.id, z.restriction, detail, bool(blocking[s.first.key])))
         if options.min_distance_from_zones_m is not None:
             d = options.min_distance_from_zones_m
             polys, tree = index.buffered(d)
@@ -390,39 +381,60 @@ def check_route(
             for s in _stretches([h for h in near if (h.key, h.leg) not in inside], route):
                 z = index.zones[s.first.key]
                 detail = f"within {d:g} m of {z.restriction.value} zone {z.id!r} (site rule)"
-                found.append(_violation(route, legs, index.frame, home_amsl_m, s, KIND_SITE, None, None, detail))
+                found.append(_Found(s, legs, frame, KIND_SITE, None, None, detail, True))
 
-    return RouteCheck(tuple(sorted(found, key=Violation.sort_key)), tuple(sorted(notices, key=Violation.sort_key)))
+    made = _violations(route, home_amsl_m, found)
+    violations = sorted((v for v, f in zip(made, found, strict=True) if f.blocking), key=Violation.sort_key)
+    notices = sorted((v for v, f in zip(made, found, strict=True) if not f.blocking), key=Violation.sort_key)
+    return RouteCheck(tuple(violations), tuple(notices))
 
 
-def _violation(
-    route: Route,
-    legs: _Legs,
-    frame: LocalFrame,
-    home_amsl_m: float,
-    stretch: _Stretch,
-    kind: str,
-    zone_id: str | None,
-    restriction: Restriction | None,
-    detail: str,
-) -> Violation:
-    k, t = stretch.first.leg, stretch.first.t0
-    waypoint = stretch.waypoint_index
-    segment = None if waypoint is not None else route.points[k + 1].item_index
-    lat, lon = frame.en2geodetic(legs.e0[k] + t * legs.de[k], legs.n0[k] + t * legs.dn[k])
-    alt_amsl = float(legs.a0[k] + t * legs.da[k])
-    return Violation(
-        kind,
-        zone_id,
-        restriction,
-        waypoint,
-        segment,
-        float(lat),
-        float(lon),
-        alt_amsl - home_amsl_m,
-        alt_amsl,
-        detail,
-    )
+@dataclass(frozen=True)
+class _Found:
+    stretch: _Stretch
+    legs: _Legs
+    frame: LocalFrame
+    kind: str
+    zone_id: str | None
+    restriction: Restriction | None
+    detail: str
+    blocking: bool
+
+    @property
+    def east_north_m(self) -> tuple[float, float]:
+        k, t = self.stretch.first.leg, self.stretch.first.t0
+        return (self.legs.e0[k] + t * self.legs.de[k], self.legs.n0[k] + t * self.legs.dn[k])
+
+
+def _violations(route: Route, home_amsl_m: float, found: list[_Found]) -> list[Violation]:
+    """Violations at each stretch's first point; lat/lon converted per frame in one call."""
+    lat = np.zeros(len(found))
+    lon = np.zeros(len(found))
+    for frame in {f.frame for f in found}:
+        sel = [i for i, f in enumerate(found) if f.frame == frame]
+        e, n = np.array([found[i].east_north_m for i in sel]).T
+        lat[sel], lon[sel] = frame.en2geodetic(e, n)
+    out = []
+    for i, f in enumerate(found):
+        k, t = f.stretch.first.leg, f.stretch.first.t0
+        waypoint = f.stretch.waypoint_index
+        segment = None if waypoint is not None else route.points[k + 1].item_index
+        alt_amsl = float(f.legs.a0[k] + t * f.legs.da[k])
+        out.append(
+            Violation(
+                f.kind,
+                f.zone_id,
+                f.restriction,
+                waypoint,
+                segment,
+                float(lat[i]),
+                float(lon[i]),
+                alt_amsl - home_amsl_m,
+                alt_amsl,
+                f.detail,
+            )
+        )
+    return out
 
 
 def _zone_detail(index: ZoneIndex, zone_index: int) -> str:

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from airspace.model import CircleShape, PolygonShape, VerticalReference, Volume, Zone
 from geo import LocalFrame
 
-CIRCLE_SEGMENTS = 128
+CIRCLE_SEGMENTS = 64
 
 
 class ZoneIndex:
@@ -78,8 +78,19 @@ class ZoneIndex:
         return len(self.zones)
 
     @cached_property
-    def zone_ids(self) -> NDArray[np.object_]:
-        return np.array([z.id for z in self.zones], dtype=object)
+    def zone_ids(self) -> NDArray[np.str_]:
+        return np.array([z.id for z in self.zones], dtype=str)
+
+    @cached_property
+    def zone_restrictions(self) -> NDArray[np.str_]:
+        return np.array([z.restriction.value for z in self.zones], dtype=str)
+
+    def blocking(self, authorisations: frozenset[str]) -> NDArray[np.bool_]:
+        """Per zone: does entering it stop a flight holding these authorisations?"""
+        r = self.zone_restrictions
+        authorisable = (r == "REQ_AUTHORISATION") | (r == "CONDITIONAL")
+        held = np.isin(self.zone_ids, list(authorisations)) if authorisations else np.zeros(len(r), bool)
+        return (r == "PROHIBITED") | (authorisable & ~held)
 
     def volumes_active(self, volume_indexes: NDArray[np.intp], at: datetime) -> NDArray[np.bool_]:
         """Which of the given volumes are in force at `at` (schedules evaluated once per volume)."""

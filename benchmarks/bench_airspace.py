@@ -56,7 +56,9 @@ def make_zones(rng: np.random.Generator, count: int = N_ZONES) -> list[Zone]:
             shape = {"type": "Polygon", "rings": [[*ring, ring[0]]]}
         applicability = []
         if rng.random() < 0.1:
-            applicability = [{"schedule": [{"days": ["MON", "TUE", "WED"], "start_time": "08:00", "end_time": "18:00"}]}]
+            applicability = [
+                {"schedule": [{"days": ["MON", "TUE", "WED"], "start_time": "08:00", "end_time": "18:00"}]}
+            ]
         zones.append(
             Zone.model_validate(
                 {
@@ -141,15 +143,35 @@ def run() -> list[dict[str, Any]]:
 
     verdict = f"{len(fast.violations)} violations, {len(fast.notices)} notices, identical to the naive loop"
     return [
-        {"name": "airspace.index_build_10k_zones", "value": round(build_s * 1000, 1), "unit": "ms",
-         "baseline": None, "note": "project 10,000 zones into the local frame and build the STRtree (once)"},
-        {"name": "airspace.route_1000_waypoints_vs_10k_zones", "value": round(fast_s * 1000, 2), "unit": "ms",
-         "baseline": round(slow_s * 1000, 1), "note": f"warm, median of 7; goal <= 50 ms; {verdict}"},
-        {"name": "airspace.route_check_speedup_vs_naive", "value": round(slow_s / fast_s, 1), "unit": "x",
-         "baseline": 1.0, "note": "goal >= 50x the per-zone loop (which is itself vectorised over legs)"},
-        {"name": "airspace.position_checks_per_s", "value": round(N_POSITIONS / pos_s), "unit": "positions/s",
-         "baseline": round(k / naive_pos_s), "note": f"{N_POSITIONS:,} positions vs 10k zones, goal >= 200,000/s; "
-         f"naive loop on the first {k:,}, identical verdicts; {int(pos.violating.sum())} violating"},
+        {
+            "name": "airspace.index_build_10k_zones",
+            "value": round(build_s * 1000, 1),
+            "unit": "ms",
+            "baseline": None,
+            "note": "project 10,000 zones into the local frame and build the STRtree (once)",
+        },
+        {
+            "name": "airspace.route_1000_waypoints_vs_10k_zones",
+            "value": round(fast_s * 1000, 2),
+            "unit": "ms",
+            "baseline": round(slow_s * 1000, 1),
+            "note": f"warm, median of 7; goal <= 50 ms; {verdict}",
+        },
+        {
+            "name": "airspace.route_check_speedup_vs_naive",
+            "value": round(slow_s / fast_s, 1),
+            "unit": "x",
+            "baseline": 1.0,
+            "note": "goal >= 50x the per-zone loop (which is itself vectorised over legs)",
+        },
+        {
+            "name": "airspace.position_checks_per_s",
+            "value": round(N_POSITIONS / pos_s),
+            "unit": "positions/s",
+            "baseline": round(k / naive_pos_s),
+            "note": f"{N_POSITIONS:,} positions vs 10k zones, goal >= 200,000/s; "
+            f"naive loop on the first {k:,}, identical verdicts; {int(pos.violating.sum())} violating",
+        },
     ]
 
 
