@@ -20,7 +20,7 @@ from missions.assemble import SWAP_S, assemble, locate_drones, totals
 from missions.inputs import InspectionPoint
 from missions.itemize import ItemOptions
 from missions.sorties import Assignment, DroneSpec, split_work
-from missions.tour import distance_matrix, solve_tour, two_opt
+from missions.tour import distance_matrix, or_opt, solve_tour, two_opt
 from missions.transit import Obstacles
 from missions.types import Orbit, PathNode, PlanResult, WorkUnit
 
@@ -81,7 +81,8 @@ class _Fleet:
             return seq
         nodes = [drone, *(self.h + p for p in seq)]
         sub = self.d[np.ix_(nodes, nodes)]
-        order = two_opt(sub, list(range(len(nodes))), deadline)
+        order = or_opt(sub, two_opt(sub, list(range(len(nodes))), deadline), deadline)
+        order = two_opt(sub, order, deadline)
         z = order.index(0)
         order = order[z:] + order[:z]
         return [seq[k - 1] for k in order[1:]]
@@ -151,13 +152,74 @@ def makespan_s(assign: list[Assignment], fleet: _Fleet, swap_s: float) -> float:
     return max(finish.values(), default=0.0)
 
 
-def _double_bridge(tour: list[int], rng: np.random.Generator) -> list[int]:
-    """The classic kick: cut the cycle in four and reconnect (keeps tour[0] first)."""
-    n = len(tour)
-    if n < 8:
-        return list(tour)
-    a, b, c = sorted(rng.choice(np.arange(1, n), 3, replace=False))
-    return tour[:a] + tour[b:c] + tour[a:b] + tour[c:]
+def _finishes(seqs: list[list[int]], owner: list[int], fleet: _Fleet, swap_s: float) -> np.ndarray:
+    out = np.zeros(fleet.h)
+    used = np.zeros(fleet.h, dtype=int)
+    for k, seq in enumerate(seqs):
+        if seq:
+            out[owner[k]] += fleet.duration(owner[k], seq)
+            used[owner[k]] += 1
+    return out + swap_s * np.maximum(used - 1, 0)
+
+
+def ruin_and_recreate(
+    assign: list[Assignment], fleet: _Fleet, swap_s: float, deadline: float, rng: np.random.Generator, size: int = 12
+) -> list[Assignment]:
+    """Large neighbourhood search: take out a few neighbouring points, put each back where it
+    raises the latest landing least (then the added distance), keep the result when the
+    makespan (then the total) is no worse."""
+    seqs = [list(a.units) for a in assign]
+    owner = [a.drone for a in assign]
+    n = len(fleet.work)
+    pts_xy = fleet.d[fleet.h :, fleet.h :]
+
+    def score(sq: list[list[int]]) -> tuple[float, float]:
+        f = _finishes(sq, owner, fleet, swap_s)
+        return float(f.max()), float(f.sum())
+
+    best = score(seqs)
+    while time.perf_counter() < deadline:
+        seed_pt = int(rng.integers(n))
+        removed = [int(p) for p in np.argsort(pts_xy[seed_pt])[: min(size, n)]]
+        gone = set(removed)
+        trial = [[p for p in sq if p not in gone] for sq in seqs]
+        rng.shuffle(removed)
+        ok = True
+        for p in removed:
+            fin = _finishes(trial, owner, fleet, swap_s)
+            choice = None
+            for j, sq in enumerate(trial):
+                dr = owner[j]
+                cyc = [dr, *(fleet.h + q for q in sq), dr]
+                a_, b_ = np.array(cyc[:-1]), np.array(cyc[1:])
+                pt = fleet.h + p
+                delta = fleet.d[a_, pt] + fleet.d[pt, b_] - fleet.d[a_, b_]
+                at = int(np.argmin(delta))
+                add = (
+                    float(delta[at]) / fleet.speed[dr]
+                    + fleet.work[p]
+                    + fleet.turn[dr]
+                    + (0.0 if sq else fleet.fixed[dr])
+                )
+                if fleet.duration(dr, sq) + add > fleet.usable[dr]:
+                    continue
+                peak = max(float(fin.max()), fin[dr] + add)
+                key = (peak, add)
+                if choice is None or key < choice[0]:
+                    choice = (key, j, at)
+            if choice is None:
+                ok = False
+                break
+            trial[choice[1]].insert(choice[2], p)
+        if not ok:
+            continue
+        for j in range(len(trial)):
+            trial[j] = fleet.tour(owner[j], trial[j], deadline)
+        sc = score(trial)
+        if sc <= best:
+            best, seqs = sc, trial
+    out = [Assignment(owner[k], seqs[k], fleet.duration(owner[k], seqs[k]), 0.0) for k in range(len(seqs)) if seqs[k]]
+    return sorted(out, key=lambda a: (a.drone, -a.duration_s))
 
 
 def order_points(
@@ -169,33 +231,20 @@ def order_points(
     budget_s: float = 0.7,
     seed: int = 0,
 ) -> list[Assignment]:
-    """Sorties over the points (indexes into xy), ready for the drones: the best of several
-    giant tours (the solved one, then kicked copies), each split and improved."""
+    """Sorties over the points (indexes into xy), ready for the drones: a giant tour, split to
+    fit the batteries, relocations for the makespan, then ruin-and-recreate until the budget."""
     deadline = time.perf_counter() + budget_s
     rng = np.random.default_rng(seed)
     homes = np.array([d.home_enu for d in drones])
     dist = distance_matrix(np.vstack([homes[:1], xy]))
     fleet = _Fleet(np.vstack([homes, xy]), drones, work, alt_m)
-    base = solve_tour(dist, 0, time_budget_s=budget_s * 0.3)
-    best: tuple[float, list[Assignment], list[int]] | None = None
-    tour = base
-    while True:
-        order = [k - 1 for k in tour[1:]]
-        units = [
-            WorkUnit(nodes=[PathNode(float(xy[k, 0]), float(xy[k, 1]), alt_m)], work_s=float(work[k])) for k in order
-        ]
-        split = split_work(units, drones, alt_m, swap_s)
-        assign = [Assignment(a.drone, [order[u] for u in a.units], a.duration_s, a.start_s) for a in split]
-        left = deadline - time.perf_counter()
-        assign = improve(assign, fleet, swap_s, max(min(left, budget_s * 0.25), 0.02))
-        span = makespan_s(assign, fleet, swap_s)
-        if best is None or span < best[0] - 1e-6:
-            best = (span, assign, tour)
-        if time.perf_counter() > deadline - budget_s * 0.1:
-            break
-        kicked = _double_bridge(best[2], rng)
-        tour = two_opt(dist, kicked, min(deadline, time.perf_counter() + budget_s * 0.1))
-    return best[1]
+    tour = solve_tour(dist, 0, time_budget_s=budget_s * 0.25)
+    order = [k - 1 for k in tour[1:]]
+    units = [WorkUnit(nodes=[PathNode(float(xy[k, 0]), float(xy[k, 1]), alt_m)], work_s=float(work[k])) for k in order]
+    split = split_work(units, drones, alt_m, swap_s)
+    assign = [Assignment(a.drone, [order[u] for u in a.units], a.duration_s, a.start_s) for a in split]
+    assign = improve(assign, fleet, swap_s, budget_s * 0.25)
+    return ruin_and_recreate(assign, fleet, swap_s, deadline, rng)
 
 
 def plan_points(

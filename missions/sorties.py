@@ -150,7 +150,7 @@ def _balanced(costs: _Costs, k: int, hi: float) -> list[tuple[int, int]] | None:
     best = _greedy(costs, hi_cap)
     if best is None:
         return None
-    for _ in range(30):
+    while hi_cap - lo_cap > 0.5:  # half a second is as fine as durations are worth
         mid = 0.5 * (lo_cap + hi_cap)
         runs = _greedy(costs, mid)
         if runs is not None and len(runs) <= k:

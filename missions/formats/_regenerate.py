@@ -22,9 +22,7 @@ REL = MavFrame.GLOBAL_RELATIVE_ALT
 def _pts(raw: Any, key: str, where: str, minimum: int) -> list[tuple[float, float]]:
     pts = raw.get(key)
     if not isinstance(pts, list) or len(pts) < minimum:
-        raise BadInput(
-            f"{where}: {key!r} needs {minimum} or more [lat, lon] points to regenerate the pattern"
-        )
+        raise BadInput(f"{where}: {key!r} needs {minimum} or more [lat, lon] points to regenerate the pattern")
     out = []
     for p in pts:
         if not isinstance(p, list) or len(p) < 2:
@@ -62,9 +60,7 @@ def _items(nodes: list[PathNode], frame: LocalFrame) -> list[MissionItem]:
     out = []
     for k, n in enumerate(nodes):
         out.append(
-            MissionItem(
-                MavCmd.NAV_WAYPOINT, REL, 0.0, 0.0, 0.0, math.nan, float(lats[k]), float(lons[k]), n.alt_m
-            )
+            MissionItem(MavCmd.NAV_WAYPOINT, REL, 0.0, 0.0, 0.0, math.nan, float(lats[k]), float(lons[k]), n.alt_m)
         )
         if n.trigger_m is not None:
             out.append(
@@ -82,9 +78,7 @@ def _items(nodes: list[PathNode], frame: LocalFrame) -> list[MissionItem]:
 
 def regenerate(kind: str, raw: dict, where: str) -> list[MissionItem]:
     calc = _calc(raw, where)
-    transect = (
-        raw.get("TransectStyleComplexItem") if isinstance(raw.get("TransectStyleComplexItem"), dict) else {}
-    )
+    transect = raw.get("TransectStyleComplexItem") if isinstance(raw.get("TransectStyleComplexItem"), dict) else {}
     grid = raw.get("grid") if isinstance(raw.get("grid"), dict) else {}
     if kind == "survey":
         return _survey(raw, calc, transect, grid, where)
@@ -103,9 +97,7 @@ def _survey(raw: dict, calc: dict, transect: dict, grid: dict, where: str) -> li
     if not poly.is_valid or poly.area <= 0:
         raise BadInput(f"{where}: the survey polygon is not a valid area")
     alt = _field(calc, ("DistanceToSurface",), where, None) if calc else _field(grid, ("altitude",), where)
-    spacing = (
-        _field(calc, ("AdjustedFootprintSide",), where, None) if calc else _field(grid, ("spacing",), where)
-    )
+    spacing = _field(calc, ("AdjustedFootprintSide",), where, None) if calc else _field(grid, ("spacing",), where)
     trigger = (
         _field(calc, ("AdjustedFootprintFrontal",), where, 0.0)
         if calc
@@ -163,9 +155,7 @@ def _structure(raw: dict, calc: dict, where: str) -> list[MissionItem]:
     trigger = _field(calc, ("AdjustedFootprintSide",), where, 0.0)
     height = _field(raw, ("StructureHeight",), where, 0.0)
     bottom = _field(raw, ("ScanBottomAlt",), where, 0.0)
-    layers = int(
-        _field(raw, ("Layers",), where, max(1.0, math.ceil((height - bottom) / max(layer_step, 1e-6))))
-    )
+    layers = int(_field(raw, ("Layers",), where, max(1.0, math.ceil((height - bottom) / max(layer_step, 1e-6)))))
     entrance = _field(raw, ("EntranceAltitude", "Altitude"), where, bottom + layer_step * layers)
     pitch = _field(raw, ("GimbalPitch",), where, 0.0)
     ring = Polygon(xy).buffer(standoff, join_style="mitre").exterior
@@ -175,27 +165,17 @@ def _structure(raw: dict, calc: dict, where: str) -> list[MissionItem]:
         alts = alts[::-1]
     lats, lons = frame.en2geodetic([c[0] for c in coords], [c[1] for c in coords])
     out = [
-        MissionItem(
-            MavCmd.NAV_WAYPOINT, REL, 0.0, 0.0, 0.0, math.nan, float(lats[0]), float(lons[0]), entrance
-        ),
+        MissionItem(MavCmd.NAV_WAYPOINT, REL, 0.0, 0.0, 0.0, math.nan, float(lats[0]), float(lons[0]), entrance),
         MissionItem(MavCmd.DO_MOUNT_CONTROL, MavFrame.MISSION, pitch, 0.0, 0.0, 0.0, 0, 0, 2),
     ]
     for alt in alts:
         for k in range(len(coords)):
             out.append(
-                MissionItem(
-                    MavCmd.NAV_WAYPOINT, REL, 0.0, 0.0, 0.0, math.nan, float(lats[k]), float(lons[k]), alt
-                )
+                MissionItem(MavCmd.NAV_WAYPOINT, REL, 0.0, 0.0, 0.0, math.nan, float(lats[k]), float(lons[k]), alt)
             )
             if k == 0 and trigger:
-                out.append(
-                    MissionItem(MavCmd.DO_SET_CAM_TRIGG_DIST, MavFrame.MISSION, trigger, 0.0, 1.0, 0.0)
-                )
+                out.append(MissionItem(MavCmd.DO_SET_CAM_TRIGG_DIST, MavFrame.MISSION, trigger, 0.0, 1.0, 0.0))
         if trigger:
             out.append(MissionItem(MavCmd.DO_SET_CAM_TRIGG_DIST, MavFrame.MISSION, 0.0, 0.0, 0.0, 0.0))
-    out.append(
-        MissionItem(
-            MavCmd.NAV_WAYPOINT, REL, 0.0, 0.0, 0.0, math.nan, float(lats[0]), float(lons[0]), entrance
-        )
-    )
+    out.append(MissionItem(MavCmd.NAV_WAYPOINT, REL, 0.0, 0.0, 0.0, math.nan, float(lats[0]), float(lons[0]), entrance))
     return out

@@ -14,6 +14,7 @@ from missions.items import MissionPlan
 
 SUFFIXES = {
     ".plan": "plan",
+    ".mission": "plan",
     ".waypoints": "waypoints",
     ".txt": "waypoints",
     ".geojson": "geojson",
@@ -26,7 +27,7 @@ def format_of(path: str | Path) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in SUFFIXES:
         raise BadInput(
-            f"{path}: unknown mission format {suffix!r} (use .plan, .waypoints, .txt, .geojson or .kml)"
+            f"{path}: unknown mission format {suffix!r} (use .plan, .mission, .waypoints, .txt, .geojson or .kml)"
         )
     return SUFFIXES[suffix]
 

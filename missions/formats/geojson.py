@@ -24,9 +24,7 @@ def geojson_document(plan: MissionPlan) -> dict:
         props["cruise_speed_m_s"] = plan.cruise_speed_m_s
     if plan.hover_speed_m_s is not None:
         props["hover_speed_m_s"] = plan.hover_speed_m_s
-    feats.append(
-        {"type": "Feature", "geometry": {"type": "LineString", "coordinates": route}, "properties": props}
-    )
+    feats.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": route}, "properties": props})
     if plan.home_lat is not None and plan.home_lon is not None:
         feats.append(
             {
@@ -96,9 +94,7 @@ def load_geojson(path_or_text: str | Path) -> tuple[dict, str]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BadInput(
-            f"{source}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
+        raise BadInput(f"{source}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
         raise BadInput(f"{source}: not a GeoJSON Feature or FeatureCollection")
     return doc, source
@@ -176,9 +172,7 @@ def read_geojson(path_or_text: str | Path) -> MissionPlan:
             verts = [(num(c[1], where), num(c[0], where)) for c in ring]
             if len(verts) > 1 and verts[0] == verts[-1]:
                 verts.pop()
-            plan.fence_polygons.append(
-                FencePolygon(vertices=verts, inclusion=bool(props.get("inclusion", True)))
-            )
+            plan.fence_polygons.append(FencePolygon(vertices=verts, inclusion=bool(props.get("inclusion", True))))
         elif role == "fence_circle":
             lat, lon, _ = _point(geom, where)
             plan.fence_circles.append(

@@ -192,9 +192,7 @@ def kml_text(plan: MissionPlan, lossy: bool = False, name: str = "SkyPatrol miss
             "</coordinates></LineString></Placemark>"
         )
     if plan.home_lat is not None and plan.home_lon is not None:
-        d = {"role": "home"} | (
-            {} if plan.home_alt_amsl_m is None else {"alt_amsl_m": fmt(plan.home_alt_amsl_m)}
-        )
+        d = {"role": "home"} | ({} if plan.home_alt_amsl_m is None else {"alt_amsl_m": fmt(plan.home_alt_amsl_m)})
         parts.append(
             "<Placemark><name>home</name>"
             + _data(d)

@@ -41,9 +41,7 @@ def parse_plan_text(text: str, source: str) -> MissionPlan:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         hint = "" if text.rstrip().endswith("}") else " (the file looks truncated)"
-        raise BadInput(
-            f"{source}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{hint}"
-        ) from None
+        raise BadInput(f"{source}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{hint}") from None
     return parse_plan_document(doc, source)
 
 
@@ -63,7 +61,9 @@ def _latlon(value: Any, where: str) -> tuple[float, float]:
 
 
 def parse_plan_document(doc: Any, source: str) -> MissionPlan:
-    if not isinstance(doc, dict) or doc.get("fileType") not in ("Plan", "Mission"):
+    # The oldest QGC `.mission` files have no fileType: items sit at the top level.
+    old_mission = isinstance(doc, dict) and "fileType" not in doc and isinstance(doc.get("items"), list)
+    if not isinstance(doc, dict) or (doc.get("fileType") not in ("Plan", "Mission") and not old_mission):
         raise BadInput(f"{source}: not a QGroundControl plan (fileType must be 'Plan')")
     mission = doc.get("mission", doc) if doc.get("fileType") == "Plan" else doc
     if not isinstance(mission, dict):
@@ -106,17 +106,22 @@ def parse_simple_item(raw: dict, where: str) -> MissionItem:
     if not isinstance(frame, int):
         raise BadInput(f"{where}: 'frame' must be an integer")
     auto = bool(raw.get("autoContinue", True))
-    if "params" in raw:  # the current form: seven params, positions in 5-7
+    if "coordinate" in raw:  # older forms: [lat, lon, alt] with param1-4 or a 4-long "params"
+        coord = raw["coordinate"]
+        if not isinstance(coord, list) or len(coord) != 3:
+            raise BadInput(f"{where}: 'coordinate' must be [lat, lon, alt]")
+        if isinstance(raw.get("params"), list):
+            if len(raw["params"]) != 4:
+                raise BadInput(f"{where}: with 'coordinate', 'params' must hold 4 values")
+            p = [num(v, f"{where}, param {k + 1}") for k, v in enumerate(raw["params"])]
+        else:
+            p = [num(raw.get(f"param{k}", 0.0), f"{where}, param{k}") for k in range(1, 5)]
+        p += [num(v, f"{where}, coordinate") for v in coord]
+    elif "params" in raw:  # the current form: seven params, positions in 5-7
         params = raw["params"]
         if not isinstance(params, list) or len(params) != 7:
             raise BadInput(f"{where}: 'params' must hold 7 values")
         p = [num(v, f"{where}, param {k + 1}") for k, v in enumerate(params)]
-    elif "coordinate" in raw:  # the old form: param1-4 plus [lat, lon, alt]
-        coord = raw["coordinate"]
-        if not isinstance(coord, list) or len(coord) != 3:
-            raise BadInput(f"{where}: 'coordinate' must be [lat, lon, alt]")
-        p = [num(raw.get(f"param{k}", 0.0), f"{where}, param{k}") for k in range(1, 5)]
-        p += [num(v, f"{where}, coordinate") for v in coord]
     else:
         raise BadInput(f"{where}: neither 'params' nor 'coordinate'")
     for k in (4, 5, 6):  # a null position means 'none': keep it as 0 like MAVLink does

@@ -339,3 +339,80 @@ def test_written_plan_has_no_nan_tokens(tmp_path: Path) -> None:
     assert "NaN" not in out.read_text()
     json.loads(out.read_text())
     assert plan_document(_rich_plan())["geoFence"]["circles"][0]["inclusion"] is False
+
+
+def test_intermediate_qgc_form_coordinate_with_four_params() -> None:
+    # QGC wrote this between the old and the current layouts: "coordinate" plus a 4-long "params".
+    doc = {
+        "fileType": "Plan",
+        "geoFence": {"polygon": [], "version": 1},
+        "rallyPoints": {"points": [], "version": 1},
+        "mission": {
+            "version": 2,
+            "firmwareType": 12,
+            "plannedHomePosition": [30.1, 120.1, 12],
+            "items": [
+                {
+                    "type": "SimpleItem",
+                    "command": 22,
+                    "frame": 3,
+                    "autoContinue": True,
+                    "coordinate": [30.1001, 120.1002, 25],
+                    "params": [0, 0, 0, None],
+                },
+                {
+                    "type": "SimpleItem",
+                    "command": 205,
+                    "frame": 2,
+                    "autoContinue": True,
+                    "coordinate": [0, 0, 2],
+                    "params": [-90, 0, 0, 0],
+                },
+            ],
+        },
+    }
+    plan = read_plan(json.dumps(doc))
+    assert (plan.items[0].lat, plan.items[0].alt) == (30.1001, 25) and math.isnan(plan.items[0].param4)
+    assert plan.items[1].param1 == -90 and plan.items[1].alt == 2 and not plan.fence_polygons
+
+
+def test_oldest_mission_file_without_file_type(tmp_path: Path) -> None:
+    doc = {
+        "firmwareType": 3,
+        "groundStation": "QGroundControl",
+        "version": 2,
+        "plannedHomePosition": [30.2, 120.2, 0],
+        "items": [
+            {
+                "type": "SimpleItem",
+                "command": 18,
+                "frame": 3,
+                "autoContinue": True,
+                "doJumpId": 1,
+                "coordinate": [30.2003, 120.2004, 15],
+                "params": [2, 0, 0, 0],
+            }
+        ],
+    }
+    f = tmp_path / "old.mission"
+    f.write_text(json.dumps(doc))
+    plan = read_mission(f)
+    assert plan.items[0].command == MavCmd.NAV_LOITER_TURNS and plan.items[0].param1 == 2
+    assert (plan.home_lat, plan.home_lon) == (30.2, 120.2)
+
+
+def test_qgc_polygon_kml_as_survey_area(tmp_path: Path) -> None:
+    from missions.inputs import read_area
+
+    ring = "121.3400,30.7400,0 121.3450,30.7400,0 121.3450,30.7440,0 121.3400,30.7440,0 121.3400,30.7400,0 "
+    f = tmp_path / "area.kml"
+    f.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2" '
+        'xmlns:gx="http://www.google.com/kml/ext/2.2"><Document><name>a.kmz</name>'
+        '<Style id="s"><IconStyle><scale>1.1</scale></IconStyle></Style><Placemark><name>Field</name>'
+        "<styleUrl>#s</styleUrl><Polygon><tessellate>1</tessellate><outerBoundaryIs><LinearRing>"
+        f"<coordinates>\n\t\t{ring}\n\t</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark>"
+        "</Document></kml>\n"
+    )
+    area = read_area(f)
+    assert area.bounds == pytest.approx((121.34, 30.74, 121.345, 30.744))
