@@ -68,8 +68,6 @@ def no_fly_enu(ctx: AirspaceContext, frame: LocalFrame, max_alt_m: float) -> Bas
 
 def require_clear(plan: MissionPlan, ctx: AirspaceContext, what: str) -> None:
     """Raise `Refused` naming the first violation when the plan does not pass the check."""
-    if not ctx.zones and ctx.options is None:
-        return
     home_amsl = plan.home_alt_amsl_m if plan.home_alt_amsl_m is not None else ctx.home_amsl_m
     index = ZoneIndex(list(ctx.zones))
     result = check_route(route_from_mission(plan, home_amsl), ctx.at, home_amsl, index, ctx.check_options())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
@@ -75,7 +76,7 @@ def _airspace(a: AirspaceIn | None) -> AirspaceContext | None:
     ctx = AirspaceContext(
         zones=parse_zones(a.zones, "zones"), authorisations=frozenset(a.authorisations), margin_m=a.margin_m
     )
-    return ctx if a.at is None else AirspaceContext(**{**ctx.__dict__, "at": a.at})
+    return ctx if a.at is None else replace(ctx, at=a.at)
 
 
 def _camera(req: ImagingIn):  # type: ignore[no-untyped-def]

@@ -88,9 +88,7 @@ def assemble(
         raise BadInput("the detours around no-fly zones make a sortie longer than one battery allows")
     _retime(sorties, swap_s)
     for k, s in enumerate(sorties, start=1):
-        s.plan = path_items(
-            s.home, s.nodes, frame, replace(opts, speed_m_s=drones[s.drone].model.cruise_speed_m_s)
-        )
+        s.plan = path_items(s.home, s.nodes, frame, replace(opts, speed_m_s=drones[s.drone].model.cruise_speed_m_s))
         if airspace is not None:
             require_clear(
                 s.plan,

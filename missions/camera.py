@@ -77,12 +77,8 @@ def _fraction(value: float, what: str) -> float:
 CATALOGUE: dict[str, Camera] = {
     c.name: c
     for c in (
-        Camera(
-            name="dji-phantom4-rtk", width=5472, height=3648, sensor_w_mm=13.2, sensor_h_mm=8.8, focal_mm=8.8
-        ),
-        Camera(
-            name="dji-mavic3e", width=5280, height=3956, sensor_w_mm=17.3, sensor_h_mm=13.0, focal_mm=12.29
-        ),
+        Camera(name="dji-phantom4-rtk", width=5472, height=3648, sensor_w_mm=13.2, sensor_h_mm=8.8, focal_mm=8.8),
+        Camera(name="dji-mavic3e", width=5280, height=3956, sensor_w_mm=17.3, sensor_h_mm=13.0, focal_mm=12.29),
         Camera(name="dji-m30t-wide", width=4000, height=3000, sensor_w_mm=6.4, sensor_h_mm=4.8, focal_mm=4.5),
         Camera(
             name="dji-zenmuse-p1-35mm",
@@ -92,9 +88,7 @@ CATALOGUE: dict[str, Camera] = {
             sensor_h_mm=24.0,
             focal_mm=35.0,
         ),
-        Camera(
-            name="sony-rx1r-ii", width=7952, height=5304, sensor_w_mm=35.9, sensor_h_mm=24.0, focal_mm=35.0
-        ),
+        Camera(name="sony-rx1r-ii", width=7952, height=5304, sensor_w_mm=35.9, sensor_h_mm=24.0, focal_mm=35.0),
     )
 }
 DEFAULT_CAMERA = "dji-mavic3e"
@@ -117,9 +111,7 @@ def load_camera(name_or_path: str | None) -> Camera:
         return CATALOGUE[name_or_path]
     path = Path(name_or_path)
     if not path.exists():
-        raise BadInput(
-            f"unknown camera {name_or_path!r}: not a file and not one of {', '.join(sorted(CATALOGUE))}"
-        )
+        raise BadInput(f"unknown camera {name_or_path!r}: not a file and not one of {', '.join(sorted(CATALOGUE))}")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -79,9 +79,7 @@ def _fleet(
     return [DroneSpec(Home(f"home-{k % len(spots) + 1}", *spots[k % len(spots)]), model) for k in range(n)]
 
 
-def _airspace(
-    zones: Path | None, at: str | None, auth: list[str] | None, margin: float
-) -> AirspaceContext | None:
+def _airspace(zones: Path | None, at: str | None, auth: list[str] | None, margin: float) -> AirspaceContext | None:
     if zones is None:
         return None
     from airspace import read_zone_file
@@ -92,9 +90,7 @@ def _airspace(
             when = datetime.fromisoformat(at)
         except ValueError:
             raise BadInput(f"--at must be an ISO 8601 time, got {at!r}") from None
-    return AirspaceContext(
-        zones=read_zone_file(zones), at=when, authorisations=frozenset(auth or ()), margin_m=margin
-    )
+    return AirspaceContext(zones=read_zone_file(zones), at=when, authorisations=frozenset(auth or ()), margin_m=margin)
 
 
 def _items(land_at: str | None, gimbal: str) -> ItemOptions:
@@ -161,26 +157,18 @@ def summary_json(result: PlanResult, paths: list[Path] | None = None) -> dict[st
     }
 
 
-Out = Annotated[
-    Path, typer.Option("-o", "--out", help="Output mission file (.plan, .waypoints, .geojson, .kml)")
-]
+Out = Annotated[Path, typer.Option("-o", "--out", help="Output mission file (.plan, .waypoints, .geojson, .kml)")]
 Alt = Annotated[float | None, typer.Option("--alt-m", help="Flying height above home, metres")]
 Gsd = Annotated[float | None, typer.Option("--gsd-cm", help="Target ground sample distance, cm/pixel")]
 Cam = Annotated[str | None, typer.Option("--camera", help="Catalogue name or camera JSON file")]
 Front = Annotated[float, typer.Option("--front-overlap", help="Front overlap, % (or fraction)")]
 Side = Annotated[float, typer.Option("--side-overlap", help="Side overlap, % (or fraction)")]
-Spacing = Annotated[
-    float | None, typer.Option("--spacing-m", help="Lane spacing instead of the side overlap")
-]
-Trigger = Annotated[
-    float | None, typer.Option("--trigger-m", help="Trigger distance instead of the front overlap")
-]
+Spacing = Annotated[float | None, typer.Option("--spacing-m", help="Lane spacing instead of the side overlap")]
+Trigger = Annotated[float | None, typer.Option("--trigger-m", help="Trigger distance instead of the front overlap")]
 Turn = Annotated[float, typer.Option("--turnaround-m", help="Run-in/run-out beyond each lane end")]
 Zones = Annotated[Path | None, typer.Option("--zones", help="Zone file (ED-269, ED-318 or GeoJSON)")]
 At = Annotated[str | None, typer.Option("--at", help="When the flight happens (ISO 8601; default now)")]
-Auth = Annotated[
-    list[str] | None, typer.Option("--authorisation", help="Zone id the flight is authorised for")
-]
+Auth = Annotated[list[str] | None, typer.Option("--authorisation", help="Zone id the flight is authorised for")]
 Margin = Annotated[float, typer.Option("--margin-m", help="Distance kept from no-fly volumes")]
 Drones = Annotated[int, typer.Option("--drones", help="Number of drones sharing the work")]
 Endurance = Annotated[float | None, typer.Option("--endurance-min", help="Battery endurance, minutes")]

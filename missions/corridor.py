@@ -120,7 +120,5 @@ def plan_corridor(
     st.not_covered_m2 = max(corridor.area - plannable.area, 0.0)
     st.gsd_cm, st.alt_m, st.spacing_m, st.trigger_m = camera.gsd_cm(alt), alt, spacing, trigger
     lanes_ll = [[(y, x) for x, y in geometry_enu2geodetic(p, frame).coords] for p in passes]
-    notes = (
-        [f"not covered: {st.not_covered_m2:.0f} m² inside no-fly zones"] if st.not_covered_m2 > 0.5 else []
-    )
+    notes = [f"not covered: {st.not_covered_m2:.0f} m² inside no-fly zones"] if st.not_covered_m2 > 0.5 else []
     return PlanResult(sorties=sorties, stats=st, lanes=lanes_ll, notes=notes)

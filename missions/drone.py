@@ -26,11 +26,7 @@ CATALOGUE: dict[str, DroneModel] = {
     for d in (
         DroneModel(),
         DroneModel(name="dji-m30t", cruise_speed_m_s=12.0, climb_m_s=6.0, descent_m_s=5.0, endurance_min=41),
-        DroneModel(
-            name="dji-mavic3e", cruise_speed_m_s=12.0, climb_m_s=6.0, descent_m_s=6.0, endurance_min=45
-        ),
-        DroneModel(
-            name="dji-phantom4-rtk", cruise_speed_m_s=10.0, climb_m_s=5.0, descent_m_s=3.0, endurance_min=30
-        ),
+        DroneModel(name="dji-mavic3e", cruise_speed_m_s=12.0, climb_m_s=6.0, descent_m_s=6.0, endurance_min=45),
+        DroneModel(name="dji-phantom4-rtk", cruise_speed_m_s=10.0, climb_m_s=5.0, descent_m_s=3.0, endurance_min=30),
     )
 }

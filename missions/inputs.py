@@ -116,9 +116,7 @@ def read_points(path: str | Path) -> list[InspectionPoint]:
     rows = []
     for g, props in geoms:
         if isinstance(g, Point):
-            row = {
-                k: v for k, v in props.items() if k in InspectionPoint.model_fields and v not in ("", None)
-            }
+            row = {k: v for k, v in props.items() if k in InspectionPoint.model_fields and v not in ("", None)}
             if g.has_z and "alt_m" not in row and g.z > 0:
                 row["alt_m"] = g.z
             rows.append({**row, "lat": g.y, "lon": g.x})

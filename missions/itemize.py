@@ -31,12 +31,8 @@ class ItemOptions:
 
 def _gimbal(pitch: float, yaw: float, how: str) -> MissionItem:
     if how == "manager":
-        return MissionItem(
-            MavCmd.DO_GIMBAL_MANAGER_PITCHYAW, MISSION, pitch, yaw, math.nan, math.nan, 0, 0, 0
-        )
-    return MissionItem(
-        MavCmd.DO_MOUNT_CONTROL, MISSION, pitch, 0.0, yaw, 0.0, 0, 0, MOUNT_MODE_MAVLINK_TARGETING
-    )
+        return MissionItem(MavCmd.DO_GIMBAL_MANAGER_PITCHYAW, MISSION, pitch, yaw, math.nan, math.nan, 0, 0, 0)
+    return MissionItem(MavCmd.DO_MOUNT_CONTROL, MISSION, pitch, 0.0, yaw, 0.0, 0, 0, MOUNT_MODE_MAVLINK_TARGETING)
 
 
 def _heading_deg(a: PathNode, b: PathNode) -> float:
@@ -61,19 +57,13 @@ def path_items(home: Home, nodes: list[PathNode], frame: LocalFrame, opts: ItemO
     for k, node in enumerate(nodes):
         lat, lon = float(lats[k]), float(lons[k])
         yaw = node.yaw_deg
-        if (
-            math.isnan(yaw)
-            and node.kind in ("lane_start", "lane", "turnaround", "lane_end")
-            and len(nodes) > 1
-        ):
+        if math.isnan(yaw) and node.kind in ("lane_start", "lane", "turnaround", "lane_end") and len(nodes) > 1:
             other = nodes[k + 1] if k + 1 < len(nodes) else nodes[k - 1]
             yaw = _heading_deg(node, other) if k + 1 < len(nodes) else _heading_deg(other, node)
         if node.orbit is not None:
             o = node.orbit
             # Reach the circle first, then orbit; param3 radius > 0 is clockwise.
-            items.append(
-                MissionItem(MavCmd.NAV_WAYPOINT, REL, 0.0, opts.acceptance_m, 0.0, yaw, lat, lon, node.alt_m)
-            )
+            items.append(MissionItem(MavCmd.NAV_WAYPOINT, REL, 0.0, opts.acceptance_m, 0.0, yaw, lat, lon, node.alt_m))
             if node.gimbal is not None:
                 items.append(_gimbal(node.gimbal[0], node.gimbal[1], opts.gimbal_command))
             items.append(
@@ -91,9 +81,7 @@ def path_items(home: Home, nodes: list[PathNode], frame: LocalFrame, opts: ItemO
             )
             continue
         items.append(
-            MissionItem(
-                MavCmd.NAV_WAYPOINT, REL, node.hold_s, opts.acceptance_m, 0.0, yaw, lat, lon, node.alt_m
-            )
+            MissionItem(MavCmd.NAV_WAYPOINT, REL, node.hold_s, opts.acceptance_m, 0.0, yaw, lat, lon, node.alt_m)
         )
         if node.gimbal is not None:
             items.append(_gimbal(node.gimbal[0], node.gimbal[1], opts.gimbal_command))

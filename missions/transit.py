@@ -48,9 +48,7 @@ class Obstacles:
             return []
         if self.contains(a) or self.contains(b):
             where = a if self.contains(a) else b
-            raise BadInput(
-                f"a point of the route ({where[0]:.0f} E, {where[1]:.0f} N m) lies inside a no-fly zone"
-            )
+            raise BadInput(f"a point of the route ({where[0]:.0f} E, {where[1]:.0f} N m) lies inside a no-fly zone")
         nodes = [a, b, *self._corners]
         dist = {0: 0.0}
         prev: dict[int, int] = {}

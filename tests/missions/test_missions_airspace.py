@@ -125,3 +125,12 @@ def test_home_inside_a_no_fly_zone_is_bad_input() -> None:
         )
     # Below the zone's floor it is no obstacle.
     plan_survey(area, drones(1, 40, at=(0, 0)), camera=CAM, alt_m=50, airspace=AirspaceContext(zones=zones, at=AT))
+
+
+def test_height_rule_is_checked_even_without_zones() -> None:
+    fleet = drones(1, 40, at=(0, 0))
+    fleet[0].model = fleet[0].model.model_copy(update={"max_alt_m": 200})
+    area = polygon_ll([(200, 200), (500, 200), (500, 500), (200, 500)])
+    with pytest.raises(Refused, match="true-height limit"):
+        plan_survey(area, fleet, camera=CAM, alt_m=125)
+    assert plan_survey(area, fleet, camera=CAM, alt_m=119).sorties
