@@ -89,12 +89,9 @@ def assemble(
     _retime(sorties, swap_s)
     for k, s in enumerate(sorties, start=1):
         s.plan = path_items(s.home, s.nodes, frame, replace(opts, speed_m_s=drones[s.drone].model.cruise_speed_m_s))
-        if airspace is not None:
-            require_clear(
-                s.plan,
-                replace(airspace, home_amsl_m=s.home.alt_amsl_m or airspace.home_amsl_m),
-                f"sortie {k}",
-            )
+        # Always checked: without zones the height rule still applies.
+        ctx = airspace or AirspaceContext()
+        require_clear(s.plan, replace(ctx, home_amsl_m=s.home.alt_amsl_m or ctx.home_amsl_m), f"sortie {k}")
     return sorties
 
 
