@@ -11,7 +11,11 @@ from tests.conftest import auth
 PUBLIC = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 # Compute-only POSTs need only `viewer` (shared/DESIGN.md).
-COMPUTE_ONLY = {("POST", "/api/v1/airspace/check"), ("POST", "/api/v1/plans/preview")}
+COMPUTE_ONLY_PREFIXES = ("/api/v1/airspace/check", "/api/v1/plans/preview")
+
+
+def _compute_only(method: str, path: str) -> bool:
+    return method == "POST" and path.startswith(COMPUTE_ONLY_PREFIXES)
 
 
 def _routes(app):  # type: ignore[no-untyped-def]
@@ -40,13 +44,21 @@ def test_every_api_route_needs_a_token(client) -> None:  # type: ignore[no-untyp
 def test_every_mutating_route_is_403_for_a_viewer(client, tokens) -> None:  # type: ignore[no-untyped-def]
     checked = 0
     for method, path in _routes(client.app):
-        if method not in MUTATING or (method, path) in COMPUTE_ONLY:
+        if method not in MUTATING or _compute_only(method, path):
             continue
         r = client.request(method, _concrete(path), headers=auth(tokens["viewer"]), json={})
         assert r.status_code == 403, (method, path, r.status_code, r.text)
         assert set(r.json()["error"]) == {"code", "message", "details"}
         checked += 1
     assert checked >= 5
+
+
+def test_compute_only_posts_work_for_a_viewer_but_not_anonymously(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    for method, path in _routes(client.app):
+        if _compute_only(method, path):
+            assert client.post(_concrete(path), json={}).status_code == 401
+            r = client.post(_concrete(path), json={}, headers=auth(tokens["viewer"]))
+            assert r.status_code == 422, (path, r.status_code)  # past auth, the empty body is refused
 
 
 def test_admin_routes_refuse_a_pilot(client, tokens) -> None:  # type: ignore[no-untyped-def]
