@@ -134,8 +134,7 @@ async def _publish_elsewhere(url: str, token: str, rate: int, seconds: float) ->
     out = ctx.Value("i", 0)
     p = ctx.Process(target=_publish_process, args=(url, token, rate, seconds, out))
     p.start()
-    while p.is_alive():
-        await asyncio.sleep(0.1)
+    await asyncio.to_thread(p.join)
     return int(out.value)
 
 
