@@ -3,7 +3,6 @@ go around obstacles, turn each sortie into mission items and statistics, check t
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 from core.errors import BadInput
@@ -111,8 +110,3 @@ def totals(sorties: list[Sortie]) -> PlanStats:
     st.photos = sum(s.stats.photos for s in sorties)
     st.sorties = len(sorties)
     return st
-
-
-def mean_alt(units: list[WorkUnit]) -> float:
-    alts = [n.alt_m for u in units for n in u.nodes]
-    return sum(alts) / len(alts) if alts else math.nan

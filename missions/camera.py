@@ -8,7 +8,6 @@ sensor_h_mm / focal_mm * alt (the long side across the flight direction, as surv
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
@@ -119,9 +118,3 @@ def load_camera(name_or_path: str | None) -> Camera:
     if not isinstance(data, dict):
         raise BadInput(f"{path}: a camera file holds one JSON object")
     return camera_from_dict(data, str(path))
-
-
-def photo_count(length_m: float, trigger_m: float) -> int:
-    if trigger_m <= 0:
-        return 0
-    return math.floor(length_m / trigger_m) + 1

@@ -19,7 +19,7 @@ from missions.camera import Camera
 from missions.decomposition import as_polygons
 from missions.itemize import ItemOptions
 from missions.route import lane_units, order_cells
-from missions.sorties import DroneSpec
+from missions.sorties import DroneSpec, split_long_units
 from missions.sweep_angle import best_sweep_angle, cells_at
 from missions.transit import Obstacles
 from missions.types import PlanResult
@@ -94,8 +94,6 @@ def plan_survey(
     if obstacles:  # a turnaround point inside a no-fly zone is dropped (the lane end is outside)
         for u in units:
             u.nodes = [n for n in u.nodes if n.kind != "turnaround" or not obstacles.contains(n.xy)]
-    from missions.sorties import split_long_units
-
     units = split_long_units(units, 0.8 * model.usable_s * model.cruise_speed_m_s)
     sorties = assemble(units, drones, frame, alt, obstacles, items or ItemOptions(), airspace, swap_s)
     lanes = [LineString([n.xy for n in u.nodes if n.kind in ("lane_start", "lane_end")]) for u in units]
@@ -119,8 +117,3 @@ def plan_survey(
         notes.append(f"not covered: {st.not_covered_m2:.0f} m² in no-fly zones (with {margin:g} m margin)")
     lanes_ll = [[(y, x) for x, y in geometry_enu2geodetic(ln, frame).coords] for ln in lanes]
     return PlanResult(sorties=sorties, stats=st, lanes=lanes_ll, notes=notes)
-
-
-def spacing_bound_m(area_m2: float, spacing_m: float, perimeter_m: float) -> float:
-    """The benchmark's reference length for a convex field: area / spacing + perimeter."""
-    return area_m2 / spacing_m + perimeter_m

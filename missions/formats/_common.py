@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from core.errors import BadInput
-from missions.items import MavCmd, MissionItem, MissionPlan
+from missions.items import MavCmd, MissionItem
 
 
 def num(text: object, where: str) -> float:
@@ -62,6 +62,7 @@ def read_text(path_or_text: str | Path, looks_like: str) -> tuple[str, str]:
     return str(path_or_text), "<text>"
 
 
-def refuse_or_drop(plan: MissionPlan, target: str, lost: list[str], lossy: bool) -> None:
+def refuse_unless_lossy(target: str, lost: list[str], lossy: bool) -> None:
+    """A conversion that would drop something is refused unless the caller accepts the loss."""
     if lost and not lossy:
         raise BadInput(f"{target} cannot carry {'; '.join(lost)} (use --lossy / lossy=True to drop)")

@@ -17,7 +17,7 @@ from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from core.errors import BadInput
-from missions.formats._common import command_name, fmt, has_position, num, read_text, refuse_or_drop
+from missions.formats._common import command_name, fmt, has_position, num, read_text, refuse_unless_lossy
 from missions.items import FencePolygon, MavCmd, MissionItem, MissionPlan
 
 
@@ -177,7 +177,7 @@ def kml_text(plan: MissionPlan, lossy: bool = False, name: str = "SkyPatrol miss
         lost.append(f"{len(plan.fence_circles)} fence circle(s)")
     if plan.rally_points:
         lost.append(f"{len(plan.rally_points)} rally point(s)")
-    refuse_or_drop(plan, "KML", lost, lossy)
+    refuse_unless_lossy("KML", lost, lossy)
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<kml xmlns="http://www.opengis.net/kml/2.2"><Document>',
@@ -235,25 +235,3 @@ def kml_text(plan: MissionPlan, lossy: bool = False, name: str = "SkyPatrol miss
 
 def write_kml(plan: MissionPlan, path: str | Path, lossy: bool = False) -> None:
     Path(path).write_text(kml_text(plan, lossy, name=Path(path).stem), encoding="utf-8")
-
-
-def polygon_kml_text(polygons: list[Polygon], name: str = "area") -> str:
-    """Areas as QGroundControl's polygon KML (lon,lat pairs)."""
-    body = []
-    for k, poly in enumerate(polygons, start=1):
-        outer = " ".join(_coord(x, y) for x, y, *_ in poly.exterior.coords)
-        inner = "".join(
-            "<innerBoundaryIs><LinearRing><coordinates>"
-            + " ".join(_coord(x, y) for x, y, *_ in r.coords)
-            + "</coordinates></LinearRing></innerBoundaryIs>"
-            for r in poly.interiors
-        )
-        body.append(
-            f"<Placemark><name>{escape(name)} {k}</name><Polygon><outerBoundaryIs><LinearRing>"
-            f"<coordinates>{outer}</coordinates></LinearRing></outerBoundaryIs>{inner}</Polygon></Placemark>"
-        )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
-        + "".join(body)
-        + "</Document></kml>\n"
-    )

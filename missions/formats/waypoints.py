@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.errors import BadInput
-from missions.formats._common import fmt, num, read_text, refuse_or_drop
+from missions.formats._common import fmt, num, read_text, refuse_unless_lossy
 from missions.items import MissionItem, MissionPlan
 
 HEADER = "QGC WPL 110"
@@ -65,7 +65,7 @@ def waypoints_text(plan: MissionPlan, lossy: bool = False) -> str:
         lost.append(f"{len(plan.fence_polygons) + len(plan.fence_circles)} geofence shape(s)")
     if plan.rally_points:
         lost.append(f"{len(plan.rally_points)} rally point(s)")
-    refuse_or_drop(plan, ".waypoints", lost, lossy)
+    refuse_unless_lossy(".waypoints", lost, lossy)
     out = [HEADER]
     home = (plan.home_lat or 0.0, plan.home_lon or 0.0, plan.home_alt_amsl_m or 0.0)
     out.append("\t".join(["0", "1", "0", "16", "0", "0", "0", "0", *(fmt(v) for v in home), "1"]))
