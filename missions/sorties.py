@@ -39,41 +39,60 @@ def unit_length_m(u: WorkUnit) -> float:
     return sum(math.dist(a.xy, b.xy) for a, b in zip(u.nodes, u.nodes[1:], strict=False))
 
 
-def split_long_units(units: list[WorkUnit], max_len_m: float) -> list[WorkUnit]:
-    """Cut lanes longer than one battery allows into pieces at the lane (triggers kept)."""
+def split_long_units(units: list[WorkUnit], drones: list[DroneSpec], alt_m: float) -> list[WorkUnit]:
+    """Cut lanes that one battery cannot fly into pieces that it can (triggers kept): pieces
+    are taken greedily along the lane, each as long as flying it alone from the farthest-off
+    home still fits."""
+    usable = min(d.model.usable_s for d in drones)
+    speed = min(d.model.cruise_speed_m_s for d in drones)
+    fixed = max(alt_m / d.model.climb_m_s + alt_m / d.model.descent_m_s + 4 * d.model.turn_s for d in drones)
+    homes = [d.home_enu for d in drones]
+
+    def fits(nodes: list[PathNode], work_s: float) -> bool:
+        inner = sum(math.dist(p.xy, q.xy) for p, q in itertools.pairwise(nodes))
+        out_back = max(math.dist(h, nodes[0].xy) + math.dist(nodes[-1].xy, h) for h in homes)
+        return (inner + out_back) / speed + fixed + work_s <= usable
+
     out: list[WorkUnit] = []
     for u in units:
-        if unit_length_m(u) <= max_len_m:
-            out.append(u)
-            continue
         kinds = [n.kind for n in u.nodes]
-        if "lane_start" not in kinds or "lane_end" not in kinds:
-            raise BadInput("a piece of work is longer than one battery allows; use a bigger battery or a smaller area")
+        if fits(u.nodes, u.work_s) or "lane_start" not in kinds or "lane_end" not in kinds:
+            out.append(u)  # what still does not fit is reported by split_work
+            continue
         s, e = u.nodes[kinds.index("lane_start")], u.nodes[kinds.index("lane_end")]
-        m = math.ceil(math.dist(s.xy, e.xy) / max(max_len_m * 0.9, 1.0))
-        for k in range(m):
-            a, b = k / m, (k + 1) / m
-            ps = PathNode(
-                s.e_m + a * (e.e_m - s.e_m),
-                s.n_m + a * (e.n_m - s.n_m),
-                s.alt_m,
-                "lane_start",
-                trigger_m=s.trigger_m,
-            )
-            pe = PathNode(
-                s.e_m + b * (e.e_m - s.e_m),
-                s.n_m + b * (e.n_m - s.n_m),
-                s.alt_m,
-                "lane_end",
-                trigger_m=e.trigger_m,
-            )
-            nodes = [ps, pe]
-            if k == 0 and kinds[0] == "turnaround":
-                nodes.insert(0, u.nodes[0])
-            if k == m - 1 and kinds[-1] == "turnaround":
-                nodes.append(u.nodes[-1])
-            out.append(WorkUnit(nodes=nodes, work_s=u.work_s / m))
+
+        t0 = 0.0
+        length = max(math.dist(s.xy, e.xy), 1e-9)
+        while t0 < 1.0:
+            if fits(_lane_piece(u, t0, 1.0), 0.0):
+                t1 = 1.0
+            else:
+                lo, hi = t0, 1.0
+                while (hi - lo) * length > 1.0:
+                    mid = 0.5 * (lo + hi)
+                    lo, hi = (mid, hi) if fits(_lane_piece(u, t0, mid), 0.0) else (lo, mid)
+                if (lo - t0) * length < 10.0:
+                    raise BadInput("part of the area is too far from every home for one battery (with reserve)")
+                t1 = lo
+            out.append(WorkUnit(nodes=_lane_piece(u, t0, t1)))
+            t0 = t1
     return out
+
+
+def _lane_piece(u: WorkUnit, t0: float, t1: float) -> list[PathNode]:
+    """The part [t0, t1] (fractions) of a lane unit, with its turnarounds at the lane's ends."""
+    kinds = [n.kind for n in u.nodes]
+    s, e = u.nodes[kinds.index("lane_start")], u.nodes[kinds.index("lane_end")]
+
+    def at(t: float, kind: str, trig: float | None) -> PathNode:
+        return PathNode(s.e_m + t * (e.e_m - s.e_m), s.n_m + t * (e.n_m - s.n_m), s.alt_m, kind, trigger_m=trig)
+
+    nodes = [at(t0, "lane_start", s.trigger_m), at(t1, "lane_end", e.trigger_m)]
+    if t0 == 0.0 and kinds[0] == "turnaround":
+        nodes.insert(0, u.nodes[0])
+    if t1 == 1.0 and kinds[-1] == "turnaround":
+        nodes.append(u.nodes[-1])
+    return nodes
 
 
 class _Costs:

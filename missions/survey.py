@@ -94,7 +94,7 @@ def plan_survey(
     if obstacles:  # a turnaround point inside a no-fly zone is dropped (the lane end is outside)
         for u in units:
             u.nodes = [n for n in u.nodes if n.kind != "turnaround" or not obstacles.contains(n.xy)]
-    units = split_long_units(units, 0.8 * model.usable_s * model.cruise_speed_m_s)
+    units = split_long_units(units, drones, alt)
     sorties = assemble(units, drones, frame, alt, obstacles, items or ItemOptions(), airspace, swap_s)
     lanes = [LineString([n.xy for n in u.nodes if n.kind in ("lane_start", "lane_end")]) for u in units]
     footprint_w = camera.footprint_m(alt)[0]

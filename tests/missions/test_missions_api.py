@@ -101,3 +101,25 @@ def test_importing_a_qgc_plan_document(client, tokens, tmp_path) -> None:  # typ
     broken = {"fileType": "Plan", "mission": {"items": [{"type": "SimpleItem", "command": "x"}]}}
     r = client.post("/api/v1/plans", json={"name": "bad", "mission": broken}, headers=auth(tokens["pilot"]))
     assert r.status_code == 422 and "command" in json.dumps(r.json())
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_preview_with_zones_cuts_them_out_and_ceiling_is_bad_input(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    body = {**SURVEY, "alt_m": 130, "fleet": {"drones": 1}}
+    r = client.post("/api/v1/plans/preview/survey", json=body, headers=auth(tokens["viewer"]))
+    assert r.status_code == 422  # above the drone's 120 m ceiling: bad input
+    ring = [list(ll(100, 100)), list(ll(200, 100)), list(ll(200, 200)), list(ll(100, 200)), list(ll(100, 100))]
+    zones = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"id": "z1", "restriction": "PROHIBITED"},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        ],
+    }
+    body = {**SURVEY, "airspace": {"zones": zones, "margin_m": 5}}
+    r = client.post("/api/v1/plans/preview/survey", json=body, headers=auth(tokens["viewer"]))
+    assert r.status_code == 200, r.text
+    assert r.json()["not_covered_m2"] > 10000 and r.json()["notes"][0].startswith("not covered:")

@@ -216,3 +216,16 @@ def test_many_points_over_many_drones_balance_the_makespan() -> None:
     assert visited == sorted((round(p.lat, 9), round(p.lon, 9)) for p in pts)
     assert three.stats.makespan_s < 0.5 * one.stats.makespan_s
     assert len(path_xy(three.sorties[0].plan)) > 2
+
+
+def test_lanes_longer_than_a_battery_are_cut_between_sorties() -> None:
+    # A 2 km strip, 6 min batteries (4.8 min usable, 2.9 km at 10 m/s): lanes must be cut.
+    area = polygon_ll([(0, 0), (2000, 0), (2000, 120), (0, 120)])
+    r = plan_survey(area, drones(2, 6, at=(1000, -20)), camera=CAM, alt_m=60)
+    assert len(r.sorties) >= 4
+    for s in r.sorties:
+        assert s.stats.duration_s <= 6 * 60 * 0.8 + 1e-6
+    lanes = [ln for s in r.sorties for ln in flown_lanes(s.plan)]
+    field = Polygon([(0, 0), (2000, 0), (2000, 120), (0, 120)])
+    covered = unary_union([ln.buffer(CAM.footprint_m(60)[0] / 2) for ln in lanes]).intersection(field)
+    assert covered.area / field.area >= 0.99
