@@ -11,19 +11,20 @@ from core import audit
 from core.auth import Principal, require_role
 from core.db import get_session
 from fleet import registry
+from fleet.schedules_api import router as schedules_router
 from fleet.schemas import DroneCreate, DroneOut, DroneUpdate
 
-router = APIRouter(prefix="/api/v1/drones", tags=["drones"])
+drones = APIRouter(prefix="/api/v1/drones", tags=["drones"])
 DroneIdPath = Annotated[str, Path(max_length=64)]
 
 
-@router.get("", response_model=list[DroneOut], summary="List drones")
+@drones.get("", response_model=list[DroneOut], summary="List drones")
 def list_drones(session: Session = Depends(get_session),
                 _: Principal = Depends(require_role("viewer"))) -> list[DroneOut]:
     return [registry.to_out(d) for d in registry.list_drones(session)]
 
 
-@router.post("", status_code=201, response_model=DroneOut, summary="Add a drone")
+@drones.post("", status_code=201, response_model=DroneOut, summary="Add a drone")
 def add_drone(body: DroneCreate, session: Session = Depends(get_session),
               principal: Principal = Depends(require_role("pilot"))) -> DroneOut:
     d = registry.add_drone(session, body)
@@ -31,13 +32,13 @@ def add_drone(body: DroneCreate, session: Session = Depends(get_session),
     return registry.to_out(d)
 
 
-@router.get("/{drone_id}", response_model=DroneOut, summary="One drone")
+@drones.get("/{drone_id}", response_model=DroneOut, summary="One drone")
 def get_drone(drone_id: DroneIdPath, session: Session = Depends(get_session),
               _: Principal = Depends(require_role("viewer"))) -> DroneOut:
     return registry.to_out(registry.get_drone(session, drone_id))
 
 
-@router.patch("/{drone_id}", response_model=DroneOut, summary="Change a drone's record")
+@drones.patch("/{drone_id}", response_model=DroneOut, summary="Change a drone's record")
 def update_drone(drone_id: DroneIdPath, body: DroneUpdate, session: Session = Depends(get_session),
                  principal: Principal = Depends(require_role("pilot"))) -> DroneOut:
     d, _changes = registry.update_drone(session, drone_id, body)
@@ -45,9 +46,14 @@ def update_drone(drone_id: DroneIdPath, body: DroneUpdate, session: Session = De
     return registry.to_out(d)
 
 
-@router.delete("/{drone_id}", status_code=204, summary="Remove a drone (not while it flies)")
+@drones.delete("/{drone_id}", status_code=204, summary="Remove a drone (not while it flies)")
 def remove_drone(drone_id: DroneIdPath, session: Session = Depends(get_session),
                  principal: Principal = Depends(require_role("pilot"))) -> Response:
     registry.remove_drone(session, drone_id)
     audit.record(session, principal, "drone.delete", "drone", drone_id)
     return Response(status_code=204)
+
+
+router = APIRouter()
+router.include_router(drones)
+router.include_router(schedules_router)

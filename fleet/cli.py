@@ -69,3 +69,72 @@ def drone_rm(drone_id: Annotated[str, typer.Argument()], server: ServerOpt = DEF
              token: TokenOpt = None) -> None:
     """Remove a drone (refused while it flies)."""
     ApiClient(server, token).delete(f"/api/v1/drones/{drone_id}")
+
+
+schedule_app = typer.Typer(help="Schedules on a running server.", no_args_is_help=True)
+
+
+@schedule_app.command("add")
+def schedule_add(
+    name: Annotated[str, typer.Option(help="schedule name")],
+    plan: Annotated[str | None, typer.Option(help="stored plan id to fly")] = None,
+    at: Annotated[str | None, typer.Option(help="once at ISO date-time (site time when naive)")] = None,
+    daily: Annotated[str | None, typer.Option(help="daily at HH:MM")] = None,
+    cron: Annotated[str | None, typer.Option(help="crontab 'm h dom mon dow'")] = None,
+    tz: Annotated[str, typer.Option("--tz", help="time zone")] = "Asia/Shanghai",
+    end_date: Annotated[str | None, typer.Option(help="last day (YYYY-MM-DD)")] = None,
+    grace_s: Annotated[int, typer.Option(min=1, help="misfire grace period, seconds")] = 600,
+    approval: Annotated[bool, typer.Option("--approval", help="needs a pilot's approval")] = False,
+    server: ServerOpt = DEFAULT_SERVER,
+    token: TokenOpt = None,
+) -> None:
+    """Add a one-off (--at), daily (--daily) or cron (--cron) schedule."""
+    kinds = [k for k, v in (("once", at), ("daily", daily), ("cron", cron)) if v]
+    if len(kinds) != 1:
+        raise BadInput("give exactly one of --at, --daily or --cron")
+    body = {"name": name, "plan_id": plan, "kind": kinds[0], "at": at, "time_of_day": daily, "cron": cron,
+            "timezone": tz, "end_date": end_date, "misfire_grace_s": grace_s, "requires_approval": approval}
+    out = ApiClient(server, token).post("/api/v1/schedules", json={k: v for k, v in body.items() if v is not None})
+    print(json.dumps(out))
+
+
+@schedule_app.command("list")
+def schedule_list(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None,
+                  as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List schedules with their next run."""
+    rows = ApiClient(server, token).get("/api/v1/schedules")
+    if as_json:
+        print(json.dumps(rows))
+        return
+    for r in rows:
+        nxt = r["next_runs"][0] if r["next_runs"] else "-"
+        print(f"{r['id']}\t{'active' if r['enabled'] else 'paused'}\t{r['kind']}\t{nxt}\t{r['name']}")
+
+
+def _schedule_action(schedule_id: str, action: str, server: str, token: str | None) -> None:
+    client = ApiClient(server, token)
+    if action == "rm":
+        client.delete(f"/api/v1/schedules/{schedule_id}")
+    else:
+        client.post(f"/api/v1/schedules/{schedule_id}/{action}")
+
+
+@schedule_app.command("pause")
+def schedule_pause(schedule_id: Annotated[str, typer.Argument()], server: ServerOpt = DEFAULT_SERVER,
+                   token: TokenOpt = None) -> None:
+    """Pause a schedule."""
+    _schedule_action(schedule_id, "pause", server, token)
+
+
+@schedule_app.command("resume")
+def schedule_resume(schedule_id: Annotated[str, typer.Argument()], server: ServerOpt = DEFAULT_SERVER,
+                    token: TokenOpt = None) -> None:
+    """Resume a paused schedule."""
+    _schedule_action(schedule_id, "resume", server, token)
+
+
+@schedule_app.command("rm")
+def schedule_rm(schedule_id: Annotated[str, typer.Argument()], server: ServerOpt = DEFAULT_SERVER,
+                token: TokenOpt = None) -> None:
+    """Delete a schedule."""
+    _schedule_action(schedule_id, "rm", server, token)

@@ -55,9 +55,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             bridge = MqttBridge(bus, db, settings.mqtt)
             await bridge.start()
         app.state.mqtt_bridge = bridge
+        from fleet.schedules import ScheduleService
+
+        schedules = ScheduleService(db, bus)
+        await schedules.start()
+        app.state.schedules = schedules
         try:
             yield
         finally:
+            await schedules.stop()
             if bridge is not None:
                 await bridge.stop()
             await bus.stop()

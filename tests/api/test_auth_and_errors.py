@@ -11,7 +11,7 @@ from tests.conftest import auth
 PUBLIC = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 # Compute-only POSTs need only `viewer` (shared/DESIGN.md).
-COMPUTE_ONLY_PREFIXES = ("/api/v1/airspace/check", "/api/v1/plans/preview")
+COMPUTE_ONLY_PREFIXES = ("/api/v1/airspace/check", "/api/v1/plans/preview", "/api/v1/schedules/preview")
 
 
 def _compute_only(method: str, path: str) -> bool:
