@@ -21,7 +21,7 @@ from missions.camera import camera_from_dict, load_camera
 from missions.drone import CATALOGUE as DRONES
 from missions.formats.convert import mission_text
 from missions.formats.qgc_plan import parse_plan_document, plan_document
-from missions.inputs import area_from_geometries
+from missions.inputs import area_from_geometries, check_lonlat
 from missions.itemize import ItemOptions
 from missions.schemas import (
     AirspaceIn,
@@ -52,9 +52,11 @@ MEDIA = {
 def _geometry(doc: dict[str, Any], what: str) -> Any:
     geom = doc.get("geometry") if doc.get("type") == "Feature" else doc
     try:
-        return shape(geom)
-    except (TypeError, ValueError, AttributeError, KeyError) as exc:
-        raise BadInput(f"{what}: not a GeoJSON geometry ({exc})") from None
+        g = shape(geom)
+    except Exception as exc:  # shapely raises many kinds for malformed GeoJSON; all mean bad input
+        raise BadInput(f"{what}: not a GeoJSON geometry ({exc.__class__.__name__})") from None
+    check_lonlat(g, what)
+    return g
 
 
 def _fleet(f: FleetIn, default: tuple[float, float]) -> tuple[list[DroneSpec], ItemOptions]:

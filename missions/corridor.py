@@ -21,6 +21,8 @@ from missions.survey import resolve_altitude
 from missions.transit import Obstacles
 from missions.types import PathNode, PlanResult, WorkUnit
 
+MAX_PASSES = 200
+
 
 def pass_offsets_m(width_m: float, footprint_w_m: float, max_spacing_m: float) -> list[float]:
     """Offsets (left positive) of the passes: the fewest whose footprints, at most
@@ -28,6 +30,8 @@ def pass_offsets_m(width_m: float, footprint_w_m: float, max_spacing_m: float) -
     if width_m <= footprint_w_m:
         return [0.0]
     n = math.ceil((width_m - footprint_w_m) / max_spacing_m - 1e-9) + 1
+    if n > MAX_PASSES:
+        raise BadInput(f"{n} passes to cover {width_m:g} m is too many (at most {MAX_PASSES}); is it an area?")
     step = (width_m - footprint_w_m) / (n - 1)
     return [(k - (n - 1) / 2.0) * step for k in range(n)]
 

@@ -19,7 +19,10 @@ from shapely import affinity
 from shapely.geometry import LineString, MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from core.errors import BadInput
+
 MIN_INTERVAL_M = 0.5
+MAX_LANES = 20000  # beyond this the request is a mistake (a spacing in mm, an area the size of a country)
 
 
 @dataclass(slots=True)
@@ -46,6 +49,8 @@ def lane_offsets(miny: float, maxy: float, spacing_m: float) -> np.ndarray:
     """Lane y positions, centred so both edges get the same margin (<= spacing/2)."""
     height = maxy - miny
     n = max(1, math.ceil(height / spacing_m - 1e-9))
+    if n > MAX_LANES:
+        raise BadInput(f"{n} lanes at {spacing_m:g} m spacing is too many (at most {MAX_LANES}); check the spacing")
     first = miny + (height - (n - 1) * spacing_m) / 2.0
     return first + spacing_m * np.arange(n)
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+import numpy as np
+import shapely
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import linemerge, unary_union
@@ -19,14 +21,16 @@ from missions.formats.kml import parse_kml
 class InspectionPoint(BaseModel):
     """A place to look at: hover, orbit or take a photo, with the gimbal set for it."""
 
+    model_config = ConfigDict(allow_inf_nan=False)
+
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
-    alt_m: float = Field(30.0, gt=0)  # flying height above home
+    alt_m: float = Field(30.0, gt=0, le=10000)  # flying height above home
     action: Literal["hover", "orbit", "photo"] = "photo"
     name: str = ""
-    hover_s: float = Field(5.0, ge=0)
-    radius_m: float = Field(15.0, gt=0)
-    turns: float = Field(1.0, gt=0)
+    hover_s: float = Field(5.0, ge=0, le=3600)
+    radius_m: float = Field(15.0, gt=0, le=1000)
+    turns: float = Field(1.0, gt=0, le=100)
     clockwise: bool = True
     gimbal_pitch_deg: float = Field(-45.0, ge=-90, le=30)
     yaw_deg: float | None = None  # heading to face; None leaves it to the vehicle
@@ -52,6 +56,15 @@ def _geometries(path: str | Path) -> tuple[list[tuple[BaseGeometry, dict[str, An
     raise BadInput(f"{path}: unknown input format {suffix!r} (use .geojson or .kml)")
 
 
+def check_lonlat(g: BaseGeometry, source: str) -> None:
+    """Coordinates must be finite longitudes/latitudes (GeoJSON order)."""
+    if g.is_empty:
+        raise BadInput(f"{source}: empty geometry")
+    xy = shapely.get_coordinates(g)
+    if not np.all(np.isfinite(xy)) or np.any(np.abs(xy[:, 0]) > 180) or np.any(np.abs(xy[:, 1]) > 90):
+        raise BadInput(f"{source}: coordinates must be longitude, latitude in degrees")
+
+
 def _flat2d(g: BaseGeometry) -> BaseGeometry:
     from shapely import force_2d
 
@@ -69,6 +82,7 @@ def area_from_geometries(geoms: list[BaseGeometry], source: str) -> Polygon | Mu
     if not polys:
         raise BadInput(f"{source}: no polygon to survey")
     for k, p in enumerate(polys, start=1):
+        check_lonlat(p, f"{source}: polygon {k}")
         if not p.is_valid:
             from shapely.validation import explain_validity
 
@@ -88,6 +102,8 @@ def read_line(path: str | Path) -> LineString:
     lines = [_flat2d(g) for g, _ in geoms if isinstance(g, LineString)]
     if not lines:
         raise BadInput(f"{source}: no LineString (road centre line) found")
+    for line in lines:
+        check_lonlat(line, source)
     if len(lines) == 1:
         return lines[0]
     merged = linemerge(lines)

@@ -11,7 +11,7 @@ from missions.inputs import InspectionPoint
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class HomeIn(_Body):

@@ -123,3 +123,16 @@ def test_preview_with_zones_cuts_them_out_and_ceiling_is_bad_input(client, token
     r = client.post("/api/v1/plans/preview/survey", json=body, headers=auth(tokens["viewer"]))
     assert r.status_code == 200, r.text
     assert r.json()["not_covered_m2"] > 10000 and r.json()["notes"][0].startswith("not covered:")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_absurd_requests_are_bad_input_not_server_errors(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    h = auth(tokens["viewer"])
+    far = {**SURVEY, "area": {"type": "Polygon", "coordinates": [[[0, 0], [500, 0], [500, 1], [0, 0]]]}}
+    r = client.post("/api/v1/plans/preview/survey", json=far, headers=h)
+    assert r.status_code == 422 and "longitude, latitude" in r.json()["error"]["message"]
+    tiny = {**SURVEY, "spacing_m": 0.0001}
+    r = client.post("/api/v1/plans/preview/survey", json=tiny, headers=h)
+    assert r.status_code == 422 and "too many" in r.json()["error"]["message"]
+    junk = {**SURVEY, "area": {"type": "Polygon", "coordinates": "x"}}
+    assert client.post("/api/v1/plans/preview/survey", json=junk, headers=h).status_code == 422
