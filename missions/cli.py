@@ -111,11 +111,11 @@ def sortie_paths(out: Path, count: int) -> list[Path]:
     return [out.with_name(f"{out.stem}-{k}{out.suffix}") for k in range(1, count + 1)]
 
 
-def _emit(result: PlanResult, out: Path, as_json: bool) -> None:
+def _emit(result: PlanResult, out: Path, as_json: bool, lossy: bool) -> None:
     format_of(out)
     paths = sortie_paths(out, len(result.sorties))
     for path, sortie in zip(paths, result.sorties, strict=True):
-        write_mission(sortie.plan, path, lossy=path.suffix.lower() == ".kml")
+        write_mission(sortie.plan, path, lossy=lossy)
     if as_json:
         typer.echo(json.dumps(summary_json(result, paths), indent=1))
     else:
@@ -178,6 +178,7 @@ Homes = Annotated[list[str] | None, typer.Option("--home", help="Home/dock LAT,L
 Land = Annotated[str | None, typer.Option("--land-at", help="Land at NAME:LAT,LON instead of returning home")]
 Gimbal = Annotated[str, typer.Option("--gimbal", help="mount (DO_MOUNT_CONTROL) or manager (gimbal v2)")]
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable summary on stdout")]
+Lossy = Annotated[bool, typer.Option("--lossy", help="Write KML even though it drops items without a position")]
 
 
 @app.command()
@@ -206,6 +207,7 @@ def survey(
     land_at: Land = None,
     gimbal: Gimbal = "mount",
     json_out: Json = False,
+    lossy: Lossy = False,
 ) -> None:
     """Survey an area with boustrophedon lanes."""
     from missions.inputs import read_area
@@ -229,7 +231,7 @@ def survey(
         airspace=_airspace(zones, at, authorisation, margin_m),
         items=_items(land_at, gimbal),
     )
-    _emit(result, out, json_out)
+    _emit(result, out, json_out, lossy)
 
 
 @app.command()
@@ -258,6 +260,7 @@ def corridor(
     land_at: Land = None,
     gimbal: Gimbal = "mount",
     json_out: Json = False,
+    lossy: Lossy = False,
 ) -> None:
     """Patrol a corridor along a road with offset passes."""
     from missions.corridor import plan_corridor
@@ -280,7 +283,7 @@ def corridor(
         airspace=_airspace(zones, at, authorisation, margin_m),
         items=_items(land_at, gimbal),
     )
-    _emit(result, out, json_out)
+    _emit(result, out, json_out, lossy)
 
 
 @app.command()
@@ -300,6 +303,7 @@ def points(
     land_at: Land = None,
     gimbal: Gimbal = "mount",
     json_out: Json = False,
+    lossy: Lossy = False,
 ) -> None:
     """Visit inspection points (hover, orbit or photo) in a solved order."""
     from missions.inputs import read_points
@@ -310,7 +314,7 @@ def points(
     result = plan_points(
         pts, fleet, airspace=_airspace(zones, at, authorisation, margin_m), items=_items(land_at, gimbal)
     )
-    _emit(result, out, json_out)
+    _emit(result, out, json_out, lossy)
 
 
 @app.command()

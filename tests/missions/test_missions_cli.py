@@ -207,3 +207,11 @@ def test_bad_options_exit_2(tmp_path: Path, args: list[str]) -> None:
         base += ["--alt-m", "50"]
     res = runner.invoke(app, base + args)
     assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1, res.output
+
+
+def test_planning_to_kml_is_refused_unless_lossy(tmp_path: Path) -> None:
+    args = ["survey", str(_area(tmp_path)), "--alt-m", "60", "-o", str(tmp_path / "s.kml")]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2 and "KML cannot carry" in res.stderr and not (tmp_path / "s.kml").exists()
+    res = runner.invoke(app, [*args, "--lossy"])
+    assert res.exit_code == 0 and (tmp_path / "s.kml").exists()
