@@ -1,5 +1,7 @@
 """QGroundControl `.plan` files (JSON, fileType "Plan"; the older "Mission" files too).
 
+Items are named in messages by their 0-based position in the file, as everywhere in SkyPatrol.
+
 Reads the mission's SimpleItems in both layouts QGC has written (the old `coordinate` +
 `param1..4`, and the current seven `params`), with `null` params read as NaN (MAVLink's "leave
 unchanged"), the planned home, cruise/hover speeds, the geofence (polygons and circles with their
@@ -83,7 +85,7 @@ def parse_plan_document(doc: Any, source: str) -> MissionPlan:
             setattr(plan, attr, num(mission[key], f"{source}: {key}"))
     items = _need(mission, "items", list, f"{source}: mission")
     for i, raw in enumerate(items):
-        where = f"{source}: mission item {i + 1}"
+        where = f"{source}: mission item {i}"
         if not isinstance(raw, dict):
             raise BadInput(f"{where}: expected an object")
         kind = raw.get("type")
@@ -155,7 +157,7 @@ def parse_complex_item(raw: dict, where: str) -> list[MissionItem]:
     elif isinstance(raw.get("items"), list):  # survey version 3 and older
         embedded = raw["items"]
     if embedded:
-        return [parse_simple_item(it, f"{where}, embedded item {k + 1}") for k, it in enumerate(embedded)]
+        return [parse_simple_item(it, f"{where}, embedded item {k}") for k, it in enumerate(embedded)]
     from missions.formats import _regenerate
 
     return _regenerate.regenerate(kind, raw, where)

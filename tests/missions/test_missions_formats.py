@@ -297,7 +297,7 @@ def test_corridor_and_structure_scans_are_regenerated() -> None:
             '{"fileType": "Plan", "mission": {"items": [{"type": "SimpleItem", "command": 16, "par',
             r"bad\.plan: not valid JSON at line 1 column \d+: .*truncated",
         ),
-        (".plan", _complex("fwLandingPattern"), r"mission item 1 \(fwLandingPattern\): complex item type"),
+        (".plan", _complex("fwLandingPattern"), r"mission item 0 \(fwLandingPattern\): complex item type"),
         (
             ".waypoints",
             "QGC WPL 110\n0\t1\t0\t16\t0\t0\t0\t0\t1\t2\t3\t1\n1\t0\t3\t16\t0\t0\t0\n",
