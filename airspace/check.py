@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from airspace.clip import PolygonEdges, clip_legs
 from airspace.index import ZoneIndex
 from airspace.model import Restriction, as_utc
 from airspace.route import Route
@@ -134,7 +135,26 @@ class _Parts:
     t1: NDArray[np.float64]
 
 
-def _horizontal_parts(legs: _Legs, leg: NDArray[np.intp], vol: NDArray[np.intp], polys: NDArray[np.object_]) -> _Parts:
+def _horizontal_parts(
+    legs: _Legs, leg: NDArray[np.intp], vol: NDArray[np.intp], polys: NDArray[np.object_], edges: PolygonEdges
+) -> _Parts:
+    """Clipped in numpy; the few pairs too close to call in floating point by GEOS overlay."""
+    if len(leg) == 0:
+        empty = np.empty(0)
+        return _Parts(leg, vol, empty, empty)
+    c = clip_legs(legs.e0[leg], legs.n0[leg], legs.de[leg], legs.dn[leg], vol, edges)
+    if len(c.exact) == 0:
+        return _Parts(leg[c.pair], vol[c.pair], c.t0, c.t1)
+    ex = _exact_parts(legs, leg[c.exact], vol[c.exact], polys)
+    return _Parts(
+        np.concatenate([leg[c.pair], ex.leg]),
+        np.concatenate([vol[c.pair], ex.vol]),
+        np.concatenate([c.t0, ex.t0]),
+        np.concatenate([c.t1, ex.t1]),
+    )
+
+
+def _exact_parts(legs: _Legs, leg: NDArray[np.intp], vol: NDArray[np.intp], polys: NDArray[np.object_]) -> _Parts:
     if len(leg) == 0:
         empty = np.empty(0)
         return _Parts(leg, vol, empty, empty)
@@ -222,15 +242,17 @@ def _zone_hits(
     home_amsl_m: float,
     polys: NDArray[np.object_],
     tree: shapely.STRtree,
+    edges: PolygonEdges,
     vol_filter: NDArray[np.bool_] | None = None,
     margin_m: float = 0.0,
 ) -> list[_Hit]:
-    leg, vol = tree.query(legs.geoms, predicate="intersects")
+    # Candidates by bounding box only: the clipping below decides exactly anyway.
+    leg, vol = tree.query(legs.geoms)
     if vol_filter is not None:
         keep = vol_filter[vol]
         leg, vol = leg[keep], vol[keep]
     keep = index.volumes_active(vol, at)
-    parts = _horizontal_parts(legs, leg[keep], vol[keep], polys)
+    parts = _horizontal_parts(legs, leg[keep], vol[keep], polys, edges)
     if options.dem is None:
         ok, first, last = _vertical_flat(parts, legs, index, home_amsl_m, margin_m)
     else:
@@ -368,15 +390,16 @@ def check_route(
 
     if near_zones:
         blocking = _blocking(index, options)
-        entered = _zone_hits(legs, index, at, options, home_amsl_m, index.polygons, index.tree)
+        entered = _zone_hits(legs, index, at, options, home_amsl_m, index.polygons, index.tree, index.edges)
         for s in _stretches(entered, route):
             z = index.zones[s.first.key]
             detail = _zone_detail(index, s.first.key)
             found.append(_Found(s, legs, frame, KIND_ZONE, z.id, z.restriction, detail, bool(blocking[s.first.key])))
         if options.min_distance_from_zones_m is not None:
             d = options.min_distance_from_zones_m
-            polys, tree = index.buffered(d)
-            near = _zone_hits(legs, index, at, options, home_amsl_m, polys, tree, blocking[index.volume_zone], d)
+            polys, tree, edges = index.buffered(d)
+            vol_filter = blocking[index.volume_zone]
+            near = _zone_hits(legs, index, at, options, home_amsl_m, polys, tree, edges, vol_filter, d)
             inside = {(h.key, h.leg) for h in entered}
             for s in _stretches([h for h in near if (h.key, h.leg) not in inside], route):
                 z = index.zones[s.first.key]

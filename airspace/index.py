@@ -11,6 +11,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from airspace.clip import PolygonEdges
 from airspace.model import CircleShape, PolygonShape, VerticalReference, Volume, Zone
 from geo import LocalFrame
 
@@ -38,11 +39,12 @@ class ZoneIndex:
         self.polygons: NDArray[np.object_] = _project(self.volumes, self.frame)
         self.bounds_lonlat = _bounds_lonlat(self.volumes)
         self.tree = shapely.STRtree(self.polygons)
+        self.edges = PolygonEdges.of(self.polygons)
         # Volumes without any time limit never need their schedule evaluated.
         self._timeless = np.array(
             [v.applicability is None and not self.zones[zi].applicability for zi, v in volumes], dtype=bool
         )
-        self._buffered: dict[float, tuple[NDArray[np.object_], shapely.STRtree]] = {}
+        self._buffered: dict[float, tuple[NDArray[np.object_], shapely.STRtree, PolygonEdges]] = {}
 
     def near(
         self, lat_deg: NDArray[np.float64], lon_deg: NDArray[np.float64], margin_m: float = 0.0
@@ -102,11 +104,11 @@ class ZoneIndex:
             active[rest] = [ok[int(vi)] for vi in volume_indexes[rest]]
         return active
 
-    def buffered(self, distance_m: float) -> tuple[NDArray[np.object_], shapely.STRtree]:
+    def buffered(self, distance_m: float) -> tuple[NDArray[np.object_], shapely.STRtree, PolygonEdges]:
         """Volumes grown by `distance_m` (for distance-from-zone rules), built once per distance."""
         if distance_m not in self._buffered:
             grown = shapely.buffer(self.polygons, distance_m, quad_segs=8)
-            self._buffered[distance_m] = (grown, shapely.STRtree(grown))
+            self._buffered[distance_m] = (grown, shapely.STRtree(grown), PolygonEdges.of(grown))
         return self._buffered[distance_m]
 
 
