@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -104,10 +105,27 @@ class _Legs:
         return self.de**2 + self.dn**2
 
 
-def _legs(route: Route, frame: LocalFrame, home_amsl_m: float) -> _Legs:
-    lat = np.array([p.lat for p in route.points])
-    lon = np.array([p.lon for p in route.points])
-    alt = home_amsl_m + np.array([p.alt_rel_m for p in route.points])
+def _route_arrays(route: Route) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Latitudes, longitudes and altitudes above home of the route's points."""
+    pts, n = route.points, len(route.points)
+    return (
+        np.fromiter(map(_LAT, pts), float, n),
+        np.fromiter(map(_LON, pts), float, n),
+        np.fromiter(map(_ALT, pts), float, n),
+    )
+
+
+_LAT, _LON, _ALT = attrgetter("lat"), attrgetter("lon"), attrgetter("alt_rel_m")
+
+
+def _legs(
+    lat: NDArray[np.float64],
+    lon: NDArray[np.float64],
+    alt_rel: NDArray[np.float64],
+    frame: LocalFrame,
+    home_amsl_m: float,
+) -> _Legs:
+    alt = home_amsl_m + alt_rel
     e, n = frame.geodetic2en(lat, lon)
     e0, n0, de, dn = e[:-1], n[:-1], np.diff(e), np.diff(n)
     degenerate = (de**2 + dn**2) == 0
@@ -374,9 +392,10 @@ def check_route(
 
     # Metric work happens in the index's frame when the route is in the zones' region, else
     # (no zones near) in a frame around home, for the rules alone.
-    near_zones = len(index) > 0 and index.covers(route, options.min_distance_from_zones_m or 0.0)
+    lat, lon, alt_rel = _route_arrays(route)
+    near_zones = len(index) > 0 and index.covers(lat, lon, options.min_distance_from_zones_m or 0.0)
     frame = index.frame if near_zones else LocalFrame(route.home.lat, route.home.lon)
-    legs = _legs(route, frame, home_amsl_m)
+    legs = _legs(lat, lon, alt_rel, frame, home_amsl_m)
     limit = options.max_height_agl_m
     if limit is not None:
         detail = f"above the {limit:g} m true-height limit for {options.drone_class.value} drones"
@@ -393,7 +412,7 @@ def check_route(
         entered = _zone_hits(legs, index, at, options, home_amsl_m, index.polygons, index.tree, index.edges)
         for s in _stretches(entered, route):
             z = index.zones[s.first.key]
-            detail = _zone_detail(index, s.first.key)
+            detail = index.zone_detail(s.first.key)
             found.append(_Found(s, legs, frame, KIND_ZONE, z.id, z.restriction, detail, bool(blocking[s.first.key])))
         if options.min_distance_from_zones_m is not None:
             d = options.min_distance_from_zones_m
@@ -458,18 +477,6 @@ def _violations(route: Route, home_amsl_m: float, found: list[_Found]) -> list[V
             )
         )
     return out
-
-
-def _zone_detail(index: ZoneIndex, zone_index: int) -> str:
-    z = index.zones[zone_index]
-    bands = sorted({_band_text(v) for v in z.volumes})
-    return f"inside {z.restriction.value} zone {z.id!r} ({z.name}), {'; '.join(bands)}"
-
-
-def _band_text(v: Any) -> str:
-    lo = "ground" if v.lower_m is None else f"{v.lower_m:g} m {v.lower_reference.value}"
-    hi = "unlimited" if v.upper_m is None else f"{v.upper_m:g} m {v.upper_reference.value}"
-    return f"{lo} to {hi}"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -44,6 +44,8 @@ class ZoneIndex:
         self._timeless = np.array(
             [v.applicability is None and not self.zones[zi].applicability for zi, v in volumes], dtype=bool
         )
+        self._blocking: dict[frozenset[str], NDArray[np.bool_]] = {}
+        self._details: dict[int, str] = {}
         self._buffered: dict[float, tuple[NDArray[np.object_], shapely.STRtree, PolygonEdges]] = {}
 
     def near(
@@ -61,19 +63,16 @@ class ZoneIndex:
             & (lon_deg <= lon_max + pad_lon)
         )
 
-    def covers(self, route: object, margin_m: float = 0.0) -> bool:
-        """Does the route's extent reach the zones' extent?"""
-        pts = route.points  # type: ignore[attr-defined]
-        lat = np.array([p.lat for p in pts])
-        lon = np.array([p.lon for p in pts])
+    def covers(self, lat_deg: NDArray[np.float64], lon_deg: NDArray[np.float64], margin_m: float = 0.0) -> bool:
+        """Does the extent of these points (a route's) reach the zones' extent?"""
         lon_min, lat_min, lon_max, lat_max = self.bounds_lonlat
         pad = (margin_m + 1000.0) / 111_000.0
         pad_lon = pad / max(np.cos(np.radians(max(abs(lat_min), abs(lat_max)) + pad)), 0.01)
         return bool(
-            lat.max() >= lat_min - pad
-            and lat.min() <= lat_max + pad
-            and lon.max() >= lon_min - pad_lon
-            and lon.min() <= lon_max + pad_lon
+            lat_deg.max() >= lat_min - pad
+            and lat_deg.min() <= lat_max + pad
+            and lon_deg.max() >= lon_min - pad_lon
+            and lon_deg.min() <= lon_max + pad_lon
         )
 
     def __len__(self) -> int:
@@ -88,11 +87,28 @@ class ZoneIndex:
         return np.array([z.restriction.value for z in self.zones], dtype=str)
 
     def blocking(self, authorisations: frozenset[str]) -> NDArray[np.bool_]:
-        """Per zone: does entering it stop a flight holding these authorisations?"""
-        r = self.zone_restrictions
-        authorisable = (r == "REQ_AUTHORISATION") | (r == "CONDITIONAL")
-        held = np.isin(self.zone_ids, list(authorisations)) if authorisations else np.zeros(len(r), bool)
-        return (r == "PROHIBITED") | (authorisable & ~held)
+        """Per zone: does entering it stop a flight holding these authorisations? (Kept per set of
+        authorisations; the array is shared, do not modify it.)"""
+        found = self._blocking.get(authorisations)
+        if found is None:
+            r = self.zone_restrictions
+            authorisable = (r == "REQ_AUTHORISATION") | (r == "CONDITIONAL")
+            held = np.isin(self.zone_ids, list(authorisations)) if authorisations else np.zeros(len(r), bool)
+            found = (r == "PROHIBITED") | (authorisable & ~held)
+            found.flags.writeable = False
+            if len(self._blocking) < 64:
+                self._blocking[authorisations] = found
+        return found
+
+    def zone_detail(self, zone_index: int) -> str:
+        """What a violation of this zone says about it (made once per zone)."""
+        text = self._details.get(zone_index)
+        if text is None:
+            z = self.zones[zone_index]
+            bands = sorted({_band_text(v) for v in z.volumes})
+            text = f"inside {z.restriction.value} zone {z.id!r} ({z.name}), {'; '.join(bands)}"
+            self._details[zone_index] = text
+        return text
 
     def volumes_active(self, volume_indexes: NDArray[np.intp], at: datetime) -> NDArray[np.bool_]:
         """Which of the given volumes are in force at `at` (schedules evaluated once per volume)."""
@@ -110,6 +126,12 @@ class ZoneIndex:
             grown = shapely.buffer(self.polygons, distance_m, quad_segs=8)
             self._buffered[distance_m] = (grown, shapely.STRtree(grown), PolygonEdges.of(grown))
         return self._buffered[distance_m]
+
+
+def _band_text(v: Volume) -> str:
+    lo = "ground" if v.lower_m is None else f"{v.lower_m:g} m {v.lower_reference.value}"
+    hi = "unlimited" if v.upper_m is None else f"{v.upper_m:g} m {v.upper_reference.value}"
+    return f"{lo} to {hi}"
 
 
 def _centre_frame(zones: Sequence[Zone]) -> LocalFrame:
