@@ -1,0 +1,105 @@
+"""`skypatrol sim`: the simulated fleet as a process (mounted by skypatrol/cli.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import signal
+import sys
+
+import typer
+
+from sitl.defaults import DEFAULT_BASE_PORT
+
+app = typer.Typer(help="Multi-vehicle MAVLink simulator (PX4 dialect).", add_completion=False)
+
+MAX_DRONES = 1000
+
+
+def _bad_input(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def parse_home(text: str) -> tuple[float, float, float]:
+    """ "LAT,LON[,ALT]" -> (lat, lon, alt AMSL); ValueError with a readable message otherwise."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) not in (2, 3):
+        raise ValueError(f"--home {text!r}: expected LAT,LON[,ALT]")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"--home {text!r}: not numbers") from None
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"--home {text!r}: not finite")
+    lat, lon = values[0], values[1]
+    alt = values[2] if len(values) == 3 else 0.0
+    if not -90.0 <= lat <= 90.0 or not -180.0 <= lon <= 180.0:
+        raise ValueError(f"--home {text!r}: latitude must be in [-90, 90] and longitude in [-180, 180]")
+    return (lat, lon, alt)
+
+
+@app.callback(invoke_without_command=True)
+def sim(
+    ctx: typer.Context,
+    drones: int = typer.Option(1, "--drones", "-n", help="Number of vehicles (system ids 1..N)."),
+    base_port: int = typer.Option(DEFAULT_BASE_PORT, "--base-port", help="Vehicle i sends to 127.0.0.1:P+i."),
+    home: list[str] = typer.Option(
+        [], "--home", help="LAT,LON[,ALT] of vehicle i (repeat per vehicle; the rest stand a few m apart)."
+    ),
+    speed_factor: float = typer.Option(1.0, "--speed-factor", help="Simulated time runs K times wall time."),
+    seed: int = typer.Option(0, "--seed", help="Seed of every random draw (wind, GPS noise)."),
+    control_port: int | None = typer.Option(
+        None, "--control-port", help="Fault-injection endpoint on 127.0.0.1 (0: any free port)."
+    ),
+) -> None:
+    """Run N simulated PX4 vehicles until stopped; print one MAVSDK connection URL per vehicle."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not 1 <= drones <= MAX_DRONES:
+        raise _bad_input(f"--drones must be between 1 and {MAX_DRONES}")
+    if not 1024 <= base_port <= 65535 - drones + 1:
+        raise _bad_input(f"--base-port must leave room for {drones} ports below 65536 (and be >= 1024)")
+    if not (math.isfinite(speed_factor) and 0.1 <= speed_factor <= 100.0):
+        raise _bad_input("--speed-factor must be between 0.1 and 100")
+    if len(home) > drones:
+        raise _bad_input(f"{len(home)} --home values for {drones} drone(s)")
+    if control_port is not None and not 0 <= control_port <= 65535:
+        raise _bad_input("--control-port must be between 0 and 65535")
+    try:
+        homes = [parse_home(h) for h in home]
+    except ValueError as exc:
+        raise _bad_input(str(exc)) from None
+
+    from sitl.simulator import FleetSimulator, SimConfig
+
+    config = SimConfig(drones=drones, base_port=base_port, homes=homes, speed_factor=speed_factor, seed=seed)
+    try:
+        asyncio.run(_serve(FleetSimulator(config), control_port))
+    except OSError as exc:
+        raise _bad_input(f"cannot open sockets: {exc}") from None
+
+
+async def _serve(sim: FleetSimulator, control_port: int | None) -> None:  # type: ignore[name-defined] # noqa: F821
+    from sitl.control import serve_control
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    control = None
+    if control_port is not None:
+        control, port = await serve_control(sim, control_port)
+        print(f"control: udp://127.0.0.1:{port}", file=sys.stderr, flush=True)
+    await sim.start()
+    for url in sim.connection_urls():
+        print(url)
+    sys.stdout.flush()
+    try:
+        await stop.wait()
+    finally:
+        await sim.stop()
+        if control is not None:
+            control.close()
