@@ -243,13 +243,43 @@ def _vertical_sampled(
 
 
 @dataclass(frozen=True)
-class _Hit:
-    """The route inside something (a zone, or breaking a rule) over leg `leg` from t0 to t1."""
+class _Hits:
+    """The route inside something (a zone, or breaking a rule): one row per (key, leg), sorted by
+    key then leg; over leg `leg` from t0 to t1. `key` is a zone index, or -1 for a rule."""
 
-    key: int  # zone index, or -1 for a rule
-    leg: int
-    t0: float
-    t1: float
+    key: NDArray[np.intp]
+    leg: NDArray[np.intp]
+    t0: NDArray[np.float64]
+    t1: NDArray[np.float64]
+
+    @classmethod
+    def group(
+        cls, key: NDArray[np.intp], leg: NDArray[np.intp], t0: NDArray[np.float64], t1: NDArray[np.float64]
+    ) -> _Hits:
+        """One row per (key, leg) from pieces: the earliest entry and the latest point inside."""
+        if len(key) == 0:
+            return cls.empty()
+        order = np.lexsort((t0, leg, key))
+        key, leg, t0, t1 = key[order], leg[order], t0[order], t1[order]
+        starts = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]) | (leg[1:] != leg[:-1])])
+        return cls(key[starts], leg[starts], t0[starts], np.maximum.reduceat(t1, starts))
+
+    @classmethod
+    def rule(cls, ok: NDArray[np.bool_], t0: NDArray[np.float64], t1: NDArray[np.float64]) -> _Hits:
+        """Per leg: is a rule broken, and from where to where on the leg."""
+        legs = np.flatnonzero(ok)
+        return cls(np.full(len(legs), -1, dtype=np.intp), legs, t0[legs].astype(float), t1[legs].astype(float))
+
+    @classmethod
+    def empty(cls) -> _Hits:
+        i, f = np.empty(0, dtype=np.intp), np.empty(0)
+        return cls(i, i, f, f)
+
+    def __len__(self) -> int:
+        return len(self.key)
+
+    def take(self, rows: NDArray[np.intp] | NDArray[np.bool_]) -> _Hits:
+        return _Hits(self.key[rows], self.leg[rows], self.t0[rows], self.t1[rows])
 
 
 def _zone_hits(
@@ -263,7 +293,7 @@ def _zone_hits(
     edges: PolygonEdges,
     vol_filter: NDArray[np.bool_] | None = None,
     margin_m: float = 0.0,
-) -> list[_Hit]:
+) -> _Hits:
     # Candidates by bounding box only: the clipping below decides exactly anyway.
     leg, vol = tree.query(legs.geoms)
     if vol_filter is not None:
@@ -276,57 +306,49 @@ def _zone_hits(
     else:
         ok, first, last = _vertical_sampled(parts, legs, index, options.dem, margin_m)
     zone = index.volume_zone[parts.vol[ok]]
-    return _group(zone, parts.leg[ok], first[ok], last[ok])
-
-
-def _group(
-    key: NDArray[np.intp], leg: NDArray[np.intp], t0: NDArray[np.float64], t1: NDArray[np.float64]
-) -> list[_Hit]:
-    """One hit per (key, leg): the earliest entry and the latest point inside."""
-    if len(key) == 0:
-        return []
-    order = np.lexsort((t0, leg, key))
-    key, leg, t0, t1 = key[order], leg[order], t0[order], t1[order]
-    starts = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]) | (leg[1:] != leg[:-1])])
-    ends = np.maximum.reduceat(t1, starts)
-    return [_Hit(int(key[s]), int(leg[s]), float(t0[s]), float(e)) for s, e in zip(starts, ends, strict=True)]
+    return _Hits.group(zone, parts.leg[ok], first[ok], last[ok])
 
 
 @dataclass(frozen=True)
-class _Stretch:
-    """A continuous piece of the route inside something: where it starts, and the first mission
-    item position inside it (if any)."""
+class _Stretches:
+    """Continuous pieces of the route inside something: the hit each starts with (its first
+    point), and the first mission item position inside it (-1: none)."""
 
-    first: _Hit
-    waypoint_index: int | None
+    hits: _Hits  # the first hit of each stretch
+    waypoint: NDArray[np.intp]
 
 
-def _stretches(hits: list[_Hit], route: Route) -> list[_Stretch]:
+def _stretches(h: _Hits, route: Route) -> _Stretches:
     """Merge a key's hits on consecutive legs that meet at the waypoint between them."""
-    out: list[_Stretch] = []
-    last: dict[int, _Hit] = {}
-    for h in sorted(hits, key=lambda h: (h.key, h.leg, h.t0)):
-        prev = last.get(h.key)
-        continues = prev is not None and prev.leg == h.leg - 1 and prev.t1 >= 1 - EPS and h.t0 <= EPS
-        if not continues:
-            start = route.points[h.leg]
-            starts_at_item = h.t0 <= EPS and start.is_item_position
-            out.append(_Stretch(h, start.item_index if starts_at_item else None))
-        current = out[-1]
-        end = route.points[h.leg + 1]
-        if current.waypoint_index is None and h.t1 >= 1 - EPS and end.is_item_position:
-            out[-1] = _Stretch(current.first, end.item_index)
-        last[h.key] = h
-    return out
+    n = len(h)
+    if n == 0:
+        return _Stretches(h, np.empty(0, dtype=np.intp))
+    at_start, at_end = h.t0 <= EPS, h.t1 >= 1 - EPS
+    continues = np.r_[False, (h.key[1:] == h.key[:-1]) & (h.leg[1:] == h.leg[:-1] + 1) & at_end[:-1] & at_start[1:]]
+    starts = np.flatnonzero(~continues)
+    pts = route.points
+    # A stretch names the item it starts at, else the first item it reaches the end of a leg at.
+    firsts = (pts[k] for k in h.leg[starts].tolist())
+    start_wp = np.array(
+        [p.item_index if a and p.is_item_position else -1 for a, p in zip(at_start[starts], firsts, strict=True)],
+        dtype=np.intp,
+    )
+    ends = np.flatnonzero(at_end)
+    end_wp = np.full(n, -1, dtype=np.intp)
+    end_wp[ends] = [p.item_index if p.is_item_position else -1 for p in (pts[k + 1] for k in h.leg[ends].tolist())]
+    stretch = np.cumsum(~continues) - 1
+    reached = np.flatnonzero(end_wp >= 0)
+    first_reached = np.full(len(starts), n, dtype=np.intp)
+    np.minimum.at(first_reached, stretch[reached], reached)
+    later_wp = np.r_[end_wp, -1][first_reached]
+    return _Stretches(h.take(starts), np.where(start_wp >= 0, start_wp, later_wp))
 
 
 # ---------------------------------------------------------------------------------------------
 # Rules
 
 
-def _height_hits(
-    legs: _Legs, frame: LocalFrame, options: CheckOptions, home_amsl_m: float, limit_m: float
-) -> list[_Hit]:
+def _height_hits(legs: _Legs, frame: LocalFrame, options: CheckOptions, home_amsl_m: float, limit_m: float) -> _Hits:
     n = len(legs.a0)
     if options.dem is None:
         agl0 = legs.a0 - home_amsl_m
@@ -337,9 +359,8 @@ def _height_hits(
         end_above = agl0 + legs.da > above
         first = np.where(start_above, 0.0, np.clip(t_cross, 0.0, 1.0))
         last = np.where(end_above, 1.0, np.clip(t_cross, 0.0, 1.0))
-        ok = start_above | end_above
-        return [_Hit(-1, k, float(first[k]), float(last[k])) for k in range(n) if ok[k]]
-    hits = []
+        return _Hits.rule(start_above | end_above, first, last)
+    ok, first, last = np.zeros(n, bool), np.zeros(n), np.zeros(n)
     for k in range(n):
         count = max(2, int(np.ceil(np.sqrt(legs.length2[k]) / min(DEM_STEP_M, options.dem.resolution_m))) + 1)
         t = np.linspace(0.0, 1.0, count)
@@ -347,25 +368,23 @@ def _height_hits(
         agl = legs.a0[k] + t * legs.da[k] - options.dem.ground_amsl_m(lat, lon)
         over = agl > limit_m + ALT_TOL_M
         if over.any():
-            hits.append(_Hit(-1, k, float(t[over.argmax()]), float(t[len(t) - 1 - over[::-1].argmax()])))
-    return hits
+            ok[k], first[k], last[k] = True, t[over.argmax()], t[len(t) - 1 - over[::-1].argmax()]
+    return _Hits.rule(ok, first, last)
 
 
-def _home_distance_hits(legs: _Legs, frame: LocalFrame, route: Route, max_m: float) -> list[_Hit]:
+def _home_distance_hits(legs: _Legs, frame: LocalFrame, route: Route, max_m: float) -> _Hits:
     he, hn = frame.geodetic2en(route.home.lat, route.home.lon)
     px, py = legs.e0 - he, legs.n0 - hn
     a = legs.length2
     b = 2 * (px * legs.de + py * legs.dn)
     c = px**2 + py**2 - max_m**2
-    hits = []
-    for k in range(len(a)):
-        end_c = a[k] + b[k] + c[k]
-        if c[k] > 0:
-            hits.append(_Hit(-1, k, 0.0, 1.0 if end_c > 0 else 0.0))
-        elif end_c > 0:
-            root = (-b[k] + np.sqrt(max(b[k] ** 2 - 4 * a[k] * c[k], 0.0))) / (2 * a[k])
-            hits.append(_Hit(-1, k, float(min(max(root, 0.0), 1.0)), 1.0))
-    return hits
+    end_c = a + b + c
+    with np.errstate(invalid="ignore", divide="ignore"):
+        root = (-b + np.sqrt(np.maximum(b**2 - 4 * a * c, 0.0))) / (2 * a)
+    starts_out = c > 0
+    first = np.where(starts_out, 0.0, np.clip(np.nan_to_num(root), 0.0, 1.0))
+    last = np.where(starts_out & ~(end_c > 0), 0.0, 1.0)
+    return _Hits.rule(starts_out | (end_c > 0), first, last)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -399,84 +418,91 @@ def check_route(
     limit = options.max_height_agl_m
     if limit is not None:
         detail = f"above the {limit:g} m true-height limit for {options.drone_class.value} drones"
-        for s in _stretches(_height_hits(legs, frame, options, home_amsl_m, limit), route):
-            found.append(_Found(s, legs, frame, KIND_HEIGHT, None, None, detail, True))
+        hits = _height_hits(legs, frame, options, home_amsl_m, limit)
+        found.append(_Found.rule(_stretches(hits, route), KIND_HEIGHT, detail))
     if options.max_distance_from_home_m is not None:
         r = options.max_distance_from_home_m
         detail = f"more than {r:g} m from home (site rule)"
-        for s in _stretches(_home_distance_hits(legs, frame, route, r), route):
-            found.append(_Found(s, legs, frame, KIND_SITE, None, None, detail, True))
+        found.append(_Found.rule(_stretches(_home_distance_hits(legs, frame, route, r), route), KIND_SITE, detail))
 
     if near_zones:
         blocking = _blocking(index, options)
         entered = _zone_hits(legs, index, at, options, home_amsl_m, index.polygons, index.tree, index.edges)
-        for s in _stretches(entered, route):
-            z = index.zones[s.first.key]
-            detail = index.zone_detail(s.first.key)
-            found.append(_Found(s, legs, frame, KIND_ZONE, z.id, z.restriction, detail, bool(blocking[s.first.key])))
+        s = _stretches(entered, route)
+        zones = s.hits.key
+        found.append(_Found(KIND_ZONE, s, zones, [index.zone_detail(z) for z in zones.tolist()], blocking[zones]))
         if options.min_distance_from_zones_m is not None:
             d = options.min_distance_from_zones_m
             polys, tree, edges = index.buffered(d)
             vol_filter = blocking[index.volume_zone]
             near = _zone_hits(legs, index, at, options, home_amsl_m, polys, tree, edges, vol_filter, d)
-            inside = {(h.key, h.leg) for h in entered}
-            for s in _stretches([h for h in near if (h.key, h.leg) not in inside], route):
-                z = index.zones[s.first.key]
-                detail = f"within {d:g} m of {z.restriction.value} zone {z.id!r} (site rule)"
-                found.append(_Found(s, legs, frame, KIND_SITE, None, None, detail, True))
+            inside = set(zip(entered.key.tolist(), entered.leg.tolist(), strict=True))
+            outside = [(k, g) not in inside for k, g in zip(near.key.tolist(), near.leg.tolist(), strict=True)]
+            s = _stretches(near.take(np.array(outside, dtype=bool)), route)
+            details = [
+                f"within {d:g} m of {index.zones[z].restriction.value} zone {index.zones[z].id!r} (site rule)"
+                for z in s.hits.key.tolist()
+            ]
+            found.append(_Found(KIND_SITE, s, None, details, np.ones(len(details), bool)))
 
-    made = _violations(route, home_amsl_m, found)
-    violations = sorted((v for v, f in zip(made, found, strict=True) if f.blocking), key=Violation.sort_key)
-    notices = sorted((v for v, f in zip(made, found, strict=True) if not f.blocking), key=Violation.sort_key)
+    made, blocks = _violations(route, home_amsl_m, legs, frame, index, found)
+    violations = sorted((v for v, b in zip(made, blocks, strict=True) if b), key=Violation.sort_key)
+    notices = sorted((v for v, b in zip(made, blocks, strict=True) if not b), key=Violation.sort_key)
     return RouteCheck(tuple(violations), tuple(notices))
 
 
 @dataclass(frozen=True)
 class _Found:
-    stretch: _Stretch
-    legs: _Legs
-    frame: LocalFrame
+    """Stretches of one kind, ready to become violations (or notices, where not blocking)."""
+
     kind: str
-    zone_id: str | None
-    restriction: Restriction | None
-    detail: str
-    blocking: bool
+    stretches: _Stretches
+    zones: NDArray[np.intp] | None  # per stretch, the zone (index) it is inside; None for rules
+    details: list[str]
+    blocking: NDArray[np.bool_]
 
-    @property
-    def east_north_m(self) -> tuple[float, float]:
-        k, t = self.stretch.first.leg, self.stretch.first.t0
-        return (self.legs.e0[k] + t * self.legs.de[k], self.legs.n0[k] + t * self.legs.dn[k])
+    @classmethod
+    def rule(cls, s: _Stretches, kind: str, detail: str) -> _Found:
+        n = len(s.hits)
+        return cls(kind, s, None, [detail] * n, np.ones(n, bool))
 
 
-def _violations(route: Route, home_amsl_m: float, found: list[_Found]) -> list[Violation]:
-    """Violations at each stretch's first point; lat/lon converted per frame in one call."""
-    lat = np.zeros(len(found))
-    lon = np.zeros(len(found))
-    for frame in {f.frame for f in found}:
-        sel = [i for i, f in enumerate(found) if f.frame == frame]
-        e, n = np.array([found[i].east_north_m for i in sel]).T
-        lat[sel], lon[sel] = frame.en2geodetic(e, n)
-    out = []
-    for i, f in enumerate(found):
-        k, t = f.stretch.first.leg, f.stretch.first.t0
-        waypoint = f.stretch.waypoint_index
-        segment = None if waypoint is not None else route.points[k + 1].item_index
-        alt_amsl = float(f.legs.a0[k] + t * f.legs.da[k])
-        out.append(
-            Violation(
-                f.kind,
-                f.zone_id,
-                f.restriction,
-                waypoint,
-                segment,
-                float(lat[i]),
-                float(lon[i]),
-                alt_amsl - home_amsl_m,
-                alt_amsl,
-                f.detail,
-            )
+def _violations(
+    route: Route, home_amsl_m: float, legs: _Legs, frame: LocalFrame, index: ZoneIndex, found: list[_Found]
+) -> tuple[list[Violation], list[bool]]:
+    """Violations at each stretch's first point, computed for all stretches at once."""
+    if not found:
+        return [], []
+    leg = np.concatenate([f.stretches.hits.leg for f in found])
+    if len(leg) == 0:
+        return [], []
+    t = np.concatenate([f.stretches.hits.t0 for f in found])
+    waypoint = np.concatenate([f.stretches.waypoint for f in found]).tolist()
+    lat, lon = frame.en2geodetic(legs.e0[leg] + t * legs.de[leg], legs.n0[leg] + t * legs.dn[leg])
+    alt_amsl = legs.a0[leg] + t * legs.da[leg]
+    alt_rel = (alt_amsl - home_amsl_m).tolist()
+    kinds, zone_ids, restrictions, details = [], [], [], []
+    for f in found:
+        n = len(f.details)
+        kinds += [f.kind] * n
+        details += f.details
+        if f.zones is None:
+            zone_ids += [None] * n
+            restrictions += [None] * n
+        else:
+            zs = [index.zones[z] for z in f.zones.tolist()]
+            zone_ids += [z.id for z in zs]
+            restrictions += [z.restriction for z in zs]
+    pts = route.points
+    segment = [None if w >= 0 else pts[k + 1].item_index for w, k in zip(waypoint, leg.tolist(), strict=True)]
+    made = [
+        Violation(kind, zid, r, None if w < 0 else w, seg, la, lo, ar, aa, d)
+        for kind, zid, r, w, seg, la, lo, ar, aa, d in zip(
+            kinds, zone_ids, restrictions, waypoint, segment, lat.tolist(), lon.tolist(), alt_rel, alt_amsl.tolist(),
+            details, strict=True,
         )
-    return out
+    ]
+    return made, np.concatenate([f.blocking for f in found]).tolist()
 
 
 # ---------------------------------------------------------------------------------------------
