@@ -89,7 +89,8 @@ def test_websocket_resumes_after_a_seq(server) -> None:  # type: ignore[no-untyp
     _post(server.url, [_event(i) for i in range(30)])
     ws_url = server.url.replace("http", "ws") + "/api/v1/events/ws"
     got: list[dict] = []
-    with ws_connect(f"{ws_url}?after=0&access_token={ADMIN}") as ws:
+    # max_queue=None: unread frames must not stall the client's close handshake (its flow control).
+    with ws_connect(f"{ws_url}?after=0&access_token={ADMIN}", max_queue=None) as ws:
         while len(got) < 10:
             got.append(json.loads(ws.recv(timeout=10)))
     with ws_connect(f"{ws_url}?after={got[-1]['seq']}", additional_headers=auth(ADMIN)) as ws:
