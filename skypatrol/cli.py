@@ -100,15 +100,20 @@ def serve(
     _serve(host, port)
 
 
-def _run_main(host: str | None, port: int | None) -> None:
+def _run_main(host: str | None, port: int | None, site_name: str) -> None:
     from core.auth import create_token
     from core.db import session_scope
+    from skypatrol.site import load_site, seed_site
 
     settings = _settings()
+    site = load_site(site_name)
     token = settings.admin_token
-    if not token:
-        with session_scope(settings) as s:
+    with session_scope(settings) as s:
+        added = seed_site(s, site)
+        if not token:
             _, token = create_token(s, "run-admin", "admin")
+    if any(added.values()):
+        print(f"site {site.id}: imported {added['zones']} zones and {added['drones']} drones", flush=True)
     _serve(host, port, banner_token=token)
 
 
@@ -116,18 +121,20 @@ def _run_main(host: str | None, port: int | None) -> None:
 def run(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="port")] = None,
+    site: Annotated[str, typer.Option(help="site bundle name (sites/NAME) or folder")] = "jinshan",
 ) -> None:
-    """The main job: everything embedded (SQLite, event stream, API) with an admin token printed."""
-    _run_main(host, port)
+    """The main job: everything embedded (SQLite, event stream, API, the site) with an admin token printed."""
+    _run_main(host, port, site)
 
 
 @app.command("demo", hidden=True)
 def demo(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535)] = None,
+    site: Annotated[str, typer.Option()] = "jinshan",
 ) -> None:
     """Alias of `run`."""
-    _run_main(host, port)
+    _run_main(host, port, site)
 
 
 @token_app.command("create")

@@ -1,0 +1,51 @@
+"""`skypatrol run`: the main job starts with the default site loaded, once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import ROOT, free_port
+
+TOKEN = "sp_main_job_admin"
+
+
+def _run_once(data_dir: Path) -> tuple[list[dict], list[dict], str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SKYPATROL_")}
+    env.update({"SKYPATROL_DATA_DIR": str(data_dir), "SKYPATROL_ADMIN_TOKEN": TOKEN})
+    proc = subprocess.Popen([sys.executable, "-m", "skypatrol", "run", "--port", str(port)], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    h = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        drones = httpx.get(url + "/api/v1/drones", headers=h).json()
+        zones = httpx.get(url + "/api/v1/zones", headers=h).json()
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+    return drones, zones, out
+
+
+def test_run_loads_the_site_once_and_shuts_down_cleanly(tmp_path: Path) -> None:
+    drones, zones, out = _run_once(tmp_path)
+    assert [d["id"] for d in drones] == ["js-01", "js-02", "js-03"]
+    assert [d["connection_url"] for d in drones] == [f"udpin://0.0.0.0:{14540 + i}" for i in range(3)]
+    assert all(d["registration_no"] and d["home"]["alt_amsl_m"] == 4.0 for d in drones)
+    zone_ids = {z["id"] for z in (zones if isinstance(zones, list) else zones.get("zones", []))}
+    assert "JS-P-001" in zone_ids
+    assert "imported 5 zones and 3 drones" in out and "Traceback" not in out
+    assert "Application shutdown complete" in out
+    drones2, _, out2 = _run_once(tmp_path)  # a restart keeps what is there and adds nothing
+    assert [d["id"] for d in drones2] == ["js-01", "js-02", "js-03"] and "imported" not in out2
