@@ -3,7 +3,8 @@
 10,000 zones (polygons and circles, mixed restrictions, bands and schedules) over 40 x 40 km around
 Jinshan; one 1,000-waypoint route; 200,000 positions. The naive loop has no spatial index: it
 visits every zone volume and tests it against all legs (or positions) at once with shapely's
-vectorised predicates, then shares the exact 3D stage, so both give identical verdicts (checked
+vectorised predicates, then shares the exact 3D stage (legs clipped by the candidate volumes in
+numpy, GEOS for near-degenerate pairs; vertical bands), so both give identical verdicts (checked
 here). Goals: route check <= 50 ms warm and >= 50x the naive loop; >= 200,000 position checks/s.
 """
 
@@ -148,28 +149,32 @@ def run() -> list[dict[str, Any]]:
             "value": round(build_s * 1000, 1),
             "unit": "ms",
             "baseline": None,
-            "note": "project 10,000 zones into the local frame and build the STRtree (once)",
+            "goal": "",
+            "note": "project 10,000 zones into the local frame, build the STRtree and flatten the edges (once)",
         },
         {
             "name": "airspace.route_1000_waypoints_vs_10k_zones",
             "value": round(fast_s * 1000, 2),
             "unit": "ms",
             "baseline": round(slow_s * 1000, 1),
-            "note": f"warm, median of 7; goal <= 50 ms; {verdict}",
+            "goal": "<= 50 ms",
+            "note": f"warm, median of 7; baseline: the naive per-zone loop; {verdict}",
         },
         {
             "name": "airspace.route_check_speedup_vs_naive",
             "value": round(slow_s / fast_s, 1),
             "unit": "x",
             "baseline": 1.0,
-            "note": "goal >= 50x the per-zone loop (which is itself vectorised over legs)",
+            "goal": ">= 50x",
+            "note": "the per-zone loop (itself vectorised over legs) over the indexed check, same run",
         },
         {
             "name": "airspace.position_checks_per_s",
             "value": round(N_POSITIONS / pos_s),
             "unit": "positions/s",
             "baseline": round(k / naive_pos_s),
-            "note": f"{N_POSITIONS:,} positions vs 10k zones, goal >= 200,000/s; "
+            "goal": ">= 200,000/s",
+            "note": f"{N_POSITIONS:,} positions vs 10k zones; "
             f"naive loop on the first {k:,}, identical verdicts; {int(pos.violating.sum())} violating",
         },
     ]
