@@ -41,7 +41,7 @@ class RawMission:
         x = y = 0
         if north_m is not None and east_m is not None:
             lat, lon = offset(*self.home, north_m, east_m)
-            x, y = int(round(lat * 1e7)), int(round(lon * 1e7))
+            x, y = round(lat * 1e7), round(lon * 1e7)
         seq = len(self.items)
         self.items.append(
             MissionItem(
