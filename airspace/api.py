@@ -14,7 +14,7 @@ from airspace.check import check_route
 from airspace.formats import parse_zones, zones_to_geojson
 from airspace.model import Zone, as_utc
 from airspace.route import Route, RoutePoint, route_from_mission
-from airspace.rules import CheckOptions, DroneClass
+from airspace.rules import CheckOptions, DroneClass, configured_height_limits
 from airspace.store import MemoryZoneStore, ZoneStore
 from core import audit
 from core.auth import Principal, require_role
@@ -175,6 +175,7 @@ def check(
     index = MemoryZoneStore(parse_zones(body.zones, "zones")).index() if body.zones else ZoneStore(session).index()
     options = CheckOptions(
         drone_class=body.drone_class,
+        height_limits_m=configured_height_limits(),  # the server's configuration; not the caller's to relax
         authorisations=frozenset(body.authorisations),
         max_distance_from_home_m=body.max_distance_from_home_m,
         min_distance_from_zones_m=body.min_distance_from_zones_m,

@@ -18,7 +18,13 @@ import typer
 from airspace.check import RouteCheck, check_route
 from airspace.formats import read_zone_file, zones_to_geojson
 from airspace.route import route_from_mission
-from airspace.rules import CheckOptions, DroneClass
+from airspace.rules import (
+    HEIGHT_LIMITS_ENV,
+    CheckOptions,
+    DroneClass,
+    configured_height_limits,
+    parse_height_limits,
+)
 from airspace.store import MemoryZoneStore
 from core.errors import BadInput, SkyPatrolError
 
@@ -81,6 +87,13 @@ def check_command(
     drone_class: Annotated[DroneClass, typer.Option("--drone-class", help="drone class for the height rule")] = (
         DroneClass.LIGHT
     ),
+    height_limit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--height-limit",
+            help=f"CLASS=METRES (or CLASS=none), over the configured limits ({HEIGHT_LIMITS_ENV}); repeatable",
+        ),
+    ] = None,
     max_distance_from_home: Annotated[
         float | None, typer.Option("--max-distance-from-home", help="site rule: metres from home")
     ] = None,
@@ -97,6 +110,7 @@ def check_command(
     index = MemoryZoneStore(read_zone_file(zones)).index() if zones is not None else _database_index()
     options = CheckOptions(
         drone_class=drone_class,
+        height_limits_m=configured_height_limits(parse_height_limits(",".join(height_limit or ()))),
         authorisations=frozenset(authorisation or ()),
         max_distance_from_home_m=max_distance_from_home,
         min_distance_from_zones_m=min_distance_from_zones,

@@ -139,7 +139,7 @@ class AuthorityEngine:
                     select(HubIntent).where(HubIntent.state.in_([x.value for x in LIVE_STATES]))
                 ).scalars():
                     intent = OperationalIntent.model_validate(row.doc)
-                    needs, refusals = assess(intent.request, single)
+                    needs, refusals = assess(intent.request, single, self.policy.height_limits_m)
                     if refusals or (needs and zone.id not in intent.request.authorisations):
                         reason = Reason(code="restriction_added", message=f"crosses new restriction {zone.id!r}")
                         self._set_state(s, row, intent, IntentState.REVOKED, [reason])
@@ -222,7 +222,7 @@ class AuthorityEngine:
                 [Reason(code="too_late", message="the flight's time window has passed")],
                 False,
             )
-        needs, refusals = assess(request, self.index())
+        needs, refusals = assess(request, self.index(), self.policy.height_limits_m)
         if refusals:
             return IntentState.REJECTED, refusals, needs
         deadline = self.policy.deadline(request, needs)

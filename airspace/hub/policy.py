@@ -9,7 +9,8 @@ once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ import shapely
 from airspace.authority import IntentRequest, IntentVolume, Reason
 from airspace.index import ZoneIndex
 from airspace.model import AUTHORISABLE, Restriction
-from airspace.rules import DEFAULT_HEIGHT_LIMITS_M
+from airspace.rules import DroneClass, configured_height_limits, height_limits
 
 ZONE_TIME_STEP = timedelta(minutes=5)
 VOLUME_PAD_M = 10.0  # intent volumes are padded vertically; the height rule allows for that
@@ -31,6 +32,11 @@ class FilingPolicy:
     controlled_deadline_local: time = time(12, 0)  # on the day before the flight
     emergency_lead: timedelta = timedelta(minutes=30)
     auto_approve: bool = True  # on-time filings needing authorisation: accept (else leave pending)
+    # True-height limit per drone class (None: no flight without authorisation); the configured ones.
+    height_limits_m: Mapping[DroneClass, float | None] = field(default_factory=configured_height_limits)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "height_limits_m", height_limits(self.height_limits_m))
 
     def deadline(self, request: IntentRequest, needs_authorisation: bool) -> datetime:
         start = request.time_start
@@ -85,7 +91,9 @@ def _applies_during(index: ZoneIndex, vi: int, volume: IntentVolume) -> bool:
     return bool(index.volumes_active(np.array([vi]), volume.time_end)[0])
 
 
-def assess(request: IntentRequest, index: ZoneIndex) -> tuple[bool, list[Reason]]:
+def assess(
+    request: IntentRequest, index: ZoneIndex, height_limits_m: Mapping[DroneClass, float | None] | None = None
+) -> tuple[bool, list[Reason]]:
     """(needs authorisation, reasons that forbid the flight outright)."""
     needs, refusals = False, []
     for f in zones_touched(request, index):
@@ -93,7 +101,7 @@ def assess(request: IntentRequest, index: ZoneIndex) -> tuple[bool, list[Reason]
             refusals.append(Reason(code="prohibited_zone", message=f"enters prohibited zone {f.zone_id!r}"))
         elif f.restriction in AUTHORISABLE and f.zone_id not in request.authorisations:
             needs = True
-    limit = DEFAULT_HEIGHT_LIMITS_M.get(request.drone_class)
+    limit = (height_limits_m if height_limits_m is not None else configured_height_limits()).get(request.drone_class)
     if limit is None:
         needs = True  # medium and large drones fly only in airspace applied for
     elif any(v.alt_upper_amsl_m - request.home_amsl_m > limit + VOLUME_PAD_M for v in request.volumes):
