@@ -1,0 +1,146 @@
+"""Rule layer, after georeferencing: detections placed on the ground, then labels settled by
+metric size (what a blob or a box measures on the ground, from the ground resolution).
+
+- orange blobs: up to 1.2 m -> traffic cone; long and thin (1.2-4.5 m, <= 1 m wide) -> barrier;
+- earth-coloured blobs: a load bed of 4-9.5 m x 1.6-3.4 m -> muck truck (the loaded bed of a
+  heavy truck of 7-12 m); >= 20 m2 -> excavation / bare soil;
+- yellow blobs: 3-12 m and >= 1.5 m wide -> excavator / construction machinery;
+- model boxes: a `muck_truck` must have heavy-truck length (6.5-13 m, the 7-12 m of the trade
+  with measuring slack), else it is a `truck`; a `truck` of that length with an earth-coloured
+  load visible is a `muck_truck`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from inference.detectors.colour import EARTH, cue_fraction
+from inference.georef import Georeferencer
+from inference.types import Detection, GeoDetection, Pose
+
+# Height above the ground of the point a detection's centre shows (m): a box centre sits about
+# mid-height; a colour blob of a truck's load is its top.
+CENTRE_HEIGHT_M = {"muck_truck": 1.8, "truck": 1.6, "car": 0.7, "bus": 1.6, "traffic_cone": 0.35,
+                   "barrier": 0.5, "excavator": 1.5, "excavation": 0.0}
+LOAD_TOP_HEIGHT_M = 2.8
+
+
+@dataclass(frozen=True, slots=True)
+class SizeRules:
+    cone_max_m: float = 1.2
+    barrier_length_m: tuple[float, float] = (1.2, 4.5)
+    barrier_max_width_m: float = 1.0
+    load_length_m: tuple[float, float] = (4.0, 9.5)
+    load_width_m: tuple[float, float] = (1.6, 3.4)
+    muck_truck_length_m: tuple[float, float] = (6.5, 13.0)
+    excavation_min_area_m2: float = 20.0
+    excavator_length_m: tuple[float, float] = (3.0, 12.0)
+    excavator_min_width_m: float = 1.5
+    earth_load_fraction: float = 0.2
+
+
+def _centre_height(d: Detection, label: str) -> float:
+    if d.cue == "earth" and label == "muck_truck":
+        return LOAD_TOP_HEIGHT_M
+    return CENTRE_HEIGHT_M.get(label, 0.0)
+
+
+def place_detections(georef: Georeferencer, pose: Pose, detections: list[Detection], *, t: float,
+                     frame_index: int, labels: list[str] | None = None) -> list[GeoDetection]:
+    """Georeference a frame's detections in one vectorised call (centres and outline corners)."""
+    if not detections:
+        return []
+    labels = labels or [d.label for d in detections]
+    centres, corners, heights = [], [], []
+    for d, label in zip(detections, labels, strict=True):
+        if d.footprint_px is not None:
+            c = np.asarray(d.footprint_px, dtype=float).reshape(4, 2)
+        else:
+            x1, y1, x2, y2 = d.box
+            c = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=float)
+        corners.append(c)
+        centres.append(c.mean(axis=0))
+        heights.append(_centre_height(d, label))
+    n = len(detections)
+    pts = np.vstack([np.asarray(centres), np.vstack(corners)])
+    lift = np.concatenate([heights, np.repeat(heights, 4)])
+    g = georef.locate(pose, pts, lift)
+    ce, cn = g.east_m[n:].reshape(n, 4), g.north_m[n:].reshape(n, 4)
+    out = []
+    for i, (d, label) in enumerate(zip(detections, labels, strict=True)):
+        if not math.isfinite(g.lat_deg[i]):
+            continue
+        length, width = _rect_sides(ce[i], cn[i])
+        out.append(GeoDetection(detection=d, label=label, score=d.score, t=t, frame_index=frame_index,
+                                lat_deg=float(g.lat_deg[i]), lon_deg=float(g.lon_deg[i]),
+                                east_m=float(g.east_m[i]), north_m=float(g.north_m[i]),
+                                sigma_m=float(g.sigma_m[i]), length_m=length, width_m=width,
+                                range_m=float(g.range_m[i])))
+    return out
+
+
+def _rect_sides(e: NDArray[np.float64], n: NDArray[np.float64]) -> tuple[float, float]:
+    """Long and short side of a ground quadrilateral (mean of opposite sides)."""
+    if not (np.isfinite(e).all() and np.isfinite(n).all()):
+        return math.nan, math.nan
+    s = np.hypot(np.diff(np.append(e, e[0])), np.diff(np.append(n, n[0])))
+    a, b = (s[0] + s[2]) / 2.0, (s[1] + s[3]) / 2.0
+    return float(max(a, b)), float(min(a, b))
+
+
+def settle_label(gd: GeoDetection, image: NDArray[np.uint8] | None, rules: SizeRules = SizeRules()) -> str | None:
+    """The label a detection keeps after the size rules, or None to drop it."""
+    d, L, W = gd.detection, gd.length_m, gd.width_m
+    if math.isnan(L):
+        return gd.label
+    if d.cue == "orange":
+        if L <= rules.cone_max_m:
+            return "traffic_cone"
+        if rules.barrier_length_m[0] < L <= rules.barrier_length_m[1] and W <= rules.barrier_max_width_m:
+            return "barrier"
+        return None
+    if d.cue == "earth":
+        if (rules.load_length_m[0] <= L <= rules.load_length_m[1]
+                and rules.load_width_m[0] <= W <= rules.load_width_m[1]):
+            return "muck_truck"
+        if L * W >= rules.excavation_min_area_m2:
+            return "excavation"
+        return None
+    if d.cue == "yellow":
+        if rules.excavator_length_m[0] <= L <= rules.excavator_length_m[1] and W >= rules.excavator_min_width_m:
+            return "excavator"
+        return None
+    heavy = rules.muck_truck_length_m[0] <= L <= rules.muck_truck_length_m[1]
+    if gd.label == "muck_truck" and not heavy:
+        return "truck"
+    if gd.label == "truck" and heavy and image is not None \
+            and cue_fraction(image, d.box, EARTH) >= rules.earth_load_fraction:
+        return "muck_truck"
+    return gd.label
+
+
+def apply_size_rules(georef: Georeferencer, pose: Pose, image: NDArray[np.uint8] | None,
+                     placed: list[GeoDetection], rules: SizeRules = SizeRules()) -> list[GeoDetection]:
+    """Settle labels; detections whose label changed are placed again at that label's height."""
+    keep: list[GeoDetection] = []
+    moved: list[tuple[int, str]] = []
+    for gd in placed:
+        label = settle_label(gd, image, rules)
+        if label is None:
+            continue
+        if label != gd.label:
+            if _centre_height(gd.detection, label) != _centre_height(gd.detection, gd.label):
+                moved.append((len(keep), label))
+            gd = replace(gd, label=label)
+        keep.append(gd)
+    if moved:
+        again = place_detections(georef, pose, [keep[i].detection for i, _ in moved], t=keep[0].t,
+                                 frame_index=keep[0].frame_index, labels=[lab for _, lab in moved])
+        if len(again) == len(moved):
+            for (i, _), gd in zip(moved, again, strict=True):
+                keep[i] = gd
+    return keep

@@ -1,0 +1,260 @@
+"""ByteTrack-style multi-object tracking on the ground plane (local east/north metres).
+
+Tracking where the objects are on the ground, not where they are in the image, means the moving
+drone does not break tracks, and an object that leaves the frame and comes back near where its
+constant-velocity prediction says is the same track. Per update (one frame at time t):
+1. predict every track to t (Kalman filter, state east, north, v_east, v_north);
+2. associate high-score detections with active and lost tracks (Hungarian assignment on the
+   Mahalanobis distance, gated);
+3. associate low-score detections with the still-unmatched tracks that were seen last frame
+   (ByteTrack's second pass: keeps tracks through partial occlusion when the score drops);
+4. tentative tracks need `min_hits` matches to be confirmed; unmatched high detections start
+   tentative tracks; tracks unseen for `max_lost_s` end.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import linear_sum_assignment
+
+from inference.types import GeoDetection
+
+FloatArray = NDArray[np.float64]
+_GATE = 9.21  # chi-square, 2 dof, 99 %
+_BIG = 1e6
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerConfig:
+    high_score: float = 0.5
+    low_score: float = 0.1
+    new_track_score: float = 0.55
+    min_hits: int = 3
+    max_lost_s: float = 6.0
+    accel_sigma: float = 2.0  # m/s^2, process noise of the constant-velocity model
+    min_meas_sigma_m: float = 0.7
+    gate_floor_m: float = 4.0  # never gate tighter than this (pose noise moves whole frames at once)
+
+
+@dataclass(slots=True)
+class TrackPoint:
+    t: float
+    east_m: float
+    north_m: float
+    lat_deg: float
+    lon_deg: float
+    score: float
+    sigma_m: float
+
+
+@dataclass(slots=True)
+class Track:
+    id: int
+    x: FloatArray  # east, north, ve, vn
+    P: FloatArray
+    t: float
+    hits: int = 1
+    confirmed: bool = False
+    last_seen: float = 0.0
+    seen_last_update: bool = True
+    labels: Counter[str] = field(default_factory=Counter)
+    points: list[TrackPoint] = field(default_factory=list)
+    best: GeoDetection | None = None
+
+    @property
+    def label(self) -> str:
+        return self.labels.most_common(1)[0][0] if self.labels else ""
+
+    @property
+    def score(self) -> float:
+        return max((p.score for p in self.points), default=0.0)
+
+    def predict_to(self, t: float, q: float) -> None:
+        dt = t - self.t
+        if dt <= 0:
+            return
+        F = np.array([[1, 0, dt, 0], [0, 1, 0, dt], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=float)
+        dt2, dt3, dt4 = dt * dt, dt**3, dt**4
+        Q = q * q * np.array([[dt4 / 4, 0, dt3 / 2, 0], [0, dt4 / 4, 0, dt3 / 2],
+                              [dt3 / 2, 0, dt2, 0], [0, dt3 / 2, 0, dt2]])
+        self.x = F @ self.x
+        self.P = F @ self.P @ F.T + Q
+        self.t = t
+
+    def update(self, z: FloatArray, r: float) -> None:
+        H = np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0]])
+        S = H @ self.P @ H.T + np.eye(2) * r * r
+        K = self.P @ H.T @ np.linalg.inv(S)
+        self.x = self.x + K @ (z - H @ self.x)
+        self.P = (np.eye(4) - K @ H) @ self.P
+
+    @property
+    def speed_mps(self) -> float:
+        return float(math.hypot(self.x[2], self.x[3]))
+
+    @property
+    def heading_deg(self) -> float:
+        return float(math.degrees(math.atan2(self.x[2], self.x[3])) % 360.0)
+
+
+class GroundTracker:
+    """Tracks ground detections of one class group; `update` once per frame, in time order."""
+
+    def __init__(self, config: TrackerConfig | None = None) -> None:
+        self.config = config or TrackerConfig()
+        self.tracks: list[Track] = []
+        self.finished: list[Track] = []
+        self._next_id = 1
+
+    def update(self, t: float, detections: list[GeoDetection]) -> list[Track]:
+        """Feed one frame; returns the tracks that ended (unseen too long) at this update."""
+        cfg = self.config
+        for tr in self.tracks:
+            tr.predict_to(t, cfg.accel_sigma)
+        high = [d for d in detections if d.score >= cfg.high_score]
+        low = [d for d in detections if cfg.low_score <= d.score < cfg.high_score]
+        seen_before = {tr.id: tr.seen_last_update for tr in self.tracks}
+        for tr in self.tracks:
+            tr.seen_last_update = False
+
+        pool = list(self.tracks)
+        matches, pool, high_left = self._associate(pool, high)
+        for tr, d in matches:
+            self._apply(tr, d, t)
+        recent = [tr for tr in pool if seen_before.get(tr.id, False) and tr.confirmed]
+        matches_low, _, _ = self._associate(recent, low)
+        for tr, d in matches_low:
+            self._apply(tr, d, t)
+        for d in high_left:
+            if d.score >= cfg.new_track_score:
+                self._birth(d, t)
+        ended = []
+        alive = []
+        for tr in self.tracks:
+            lost_for = t - tr.last_seen
+            if (not tr.confirmed and not tr.seen_last_update) or lost_for > cfg.max_lost_s:
+                if tr.confirmed:
+                    ended.append(tr)
+                continue
+            alive.append(tr)
+        self.tracks = alive
+        self.finished.extend(ended)
+        return ended
+
+    def flush(self) -> list[Track]:
+        """End every confirmed track (end of a recording)."""
+        ended = [tr for tr in self.tracks if tr.confirmed]
+        self.finished.extend(ended)
+        self.tracks = []
+        return ended
+
+    @property
+    def active(self) -> list[Track]:
+        return [tr for tr in self.tracks if tr.confirmed]
+
+    def _meas_sigma(self, d: GeoDetection) -> float:
+        return max(self.config.min_meas_sigma_m, d.sigma_m if math.isfinite(d.sigma_m) else 1.0)
+
+    def _associate(self, tracks: list[Track], dets: list[GeoDetection]
+                   ) -> tuple[list[tuple[Track, GeoDetection]], list[Track], list[GeoDetection]]:
+        if not tracks or not dets:
+            return [], list(tracks), list(dets)
+        z = np.array([[d.east_m, d.north_m] for d in dets])  # (D, 2)
+        r2 = np.array([self._meas_sigma(d) for d in dets]) ** 2  # (D,)
+        x = np.array([tr.x[:2] for tr in tracks])  # (T, 2)
+        p = np.array([tr.P[:2, :2] for tr in tracks])  # (T, 2, 2)
+        dx = z[None, :, 0] - x[:, None, 0]  # (T, D)
+        dy = z[None, :, 1] - x[:, None, 1]
+        a = p[:, None, 0, 0] + r2[None, :]
+        b = p[:, None, 0, 1]
+        dd = p[:, None, 1, 1] + r2[None, :]
+        det = a * dd - b * b
+        m2 = (dd * dx * dx - 2.0 * b * dx * dy + a * dy * dy) / det  # squared Mahalanobis distance
+        e2 = dx * dx + dy * dy
+        floor2 = self.config.gate_floor_m**2
+        gated = (m2 <= _GATE) | (e2 <= floor2)
+        cost = np.where(gated, np.minimum(m2, e2 / floor2 * _GATE), _BIG)
+        rows, cols = linear_sum_assignment(cost)
+        matches, used_t, used_d = [], set(), set()
+        for i, j in zip(rows, cols, strict=True):
+            if cost[i, j] < _BIG:
+                matches.append((tracks[i], dets[j]))
+                used_t.add(i)
+                used_d.add(j)
+        return (matches, [tr for i, tr in enumerate(tracks) if i not in used_t],
+                [d for j, d in enumerate(dets) if j not in used_d])
+
+    def _apply(self, tr: Track, d: GeoDetection, t: float) -> None:
+        tr.update(np.array([d.east_m, d.north_m]), self._meas_sigma(d))
+        tr.hits += 1
+        tr.last_seen = t
+        tr.seen_last_update = True
+        if tr.hits >= self.config.min_hits:
+            tr.confirmed = True
+        self._record(tr, d)
+
+    def _birth(self, d: GeoDetection, t: float) -> None:
+        r = self._meas_sigma(d)
+        tr = Track(id=0, x=np.array([d.east_m, d.north_m, 0.0, 0.0]),
+                   P=np.diag([r * r, r * r, 15.0**2, 15.0**2]), t=t, last_seen=t,
+                   confirmed=self.config.min_hits <= 1)
+        tr.id = self._next_id
+        self._next_id += 1
+        self._record(tr, d)
+        self.tracks.append(tr)
+
+    @staticmethod
+    def _record(tr: Track, d: GeoDetection) -> None:
+        tr.labels[d.label] += 1
+        tr.points.append(TrackPoint(d.t, d.east_m, d.north_m, d.lat_deg, d.lon_deg, d.score, d.sigma_m))
+        if tr.best is None or d.score > tr.best.score:
+            tr.best = d
+
+
+@dataclass(frozen=True, slots=True)
+class TrackSummary:
+    """A finished track as a timed lat/lon polyline with speed and heading."""
+
+    track_id: int
+    label: str
+    times: list[float]
+    lats: list[float]
+    lons: list[float]
+    speed_mps: float  # mean over the track
+    max_speed_mps: float
+    heading_deg: float  # overall direction of travel, clockwise from north
+    length_m: float
+    score: float
+    sigma_m: float
+
+
+def summarise(track: Track) -> TrackSummary:
+    pts = sorted(track.points, key=lambda p: p.t)
+    t = np.array([p.t for p in pts])
+    e = np.array([p.east_m for p in pts])
+    n = np.array([p.north_m for p in pts])
+    seg = np.hypot(np.diff(e), np.diff(n))
+    length = float(seg.sum())
+    dt = float(t[-1] - t[0]) if len(t) > 1 else 0.0
+    # Net displacement over time resists the jitter that inflates path length over time.
+    net = float(math.hypot(e[-1] - e[0], n[-1] - n[0]))
+    speed = net / dt if dt > 0 else 0.0
+    max_speed = 0.0
+    if len(t) > 2:
+        # Speed over ~1 s windows.
+        k = max(1, round(len(t) / max(dt, 1e-9)))
+        de = np.hypot(e[k:] - e[:-k], n[k:] - n[:-k])
+        dts = t[k:] - t[:-k]
+        ok = dts > 0
+        if ok.any():
+            max_speed = float(np.max(de[ok] / dts[ok]))
+    heading = float(math.degrees(math.atan2(e[-1] - e[0], n[-1] - n[0])) % 360.0) if net > 0 else track.heading_deg
+    return TrackSummary(track_id=track.id, label=track.label, times=t.tolist(),
+                        lats=[p.lat_deg for p in pts], lons=[p.lon_deg for p in pts], speed_mps=speed,
+                        max_speed_mps=max(max_speed, speed), heading_deg=heading, length_m=length,
+                        score=track.score, sigma_m=float(np.median([p.sigma_m for p in pts])))
