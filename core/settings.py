@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     sqlite_synchronous: str = "NORMAL"
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    # The airspace authority: "local" (embedded, decides at once from the zone store) or "hub"
+    # (the East China UAV hub, or SkyPatrol's reference hub, at hub_url).
+    authority: Literal["local", "hub"] = "local"
+    hub_url: str = "http://127.0.0.1:8600"
+    hub_port: int = 8600  # where `skypatrol run` serves its embedded reference hub
+    operator_id: str = "skypatrol"
+    authority_poll_s: float = 2.0
 
     @field_validator("sqlite_synchronous")
     @classmethod

@@ -32,6 +32,28 @@ def _domain_routers() -> list[object]:
     return found
 
 
+def _airspace_authority(settings: Settings, db: Database, bus: EventBus):  # type: ignore[no-untyped-def]
+    """The authority flights are filed with, and the watcher that reports its news as events."""
+    from airspace.watch import AuthorityWatcher
+
+    if settings.authority == "hub":
+        from airspace.hub.client import HubClient
+
+        authority = HubClient(settings.hub_url)
+    else:
+        from airspace.local_authority import LocalAuthority
+        from airspace.store import ZoneStore
+
+        def zone_index():  # type: ignore[no-untyped-def]
+            with db.session() as s:
+                return ZoneStore(s).index()
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        authority = LocalAuthority(zone_index=zone_index, db_url=f"sqlite:///{settings.data_dir / 'authority.db'}")
+    watcher = AuthorityWatcher(authority, bus, operator_id=settings.operator_id, interval_s=settings.authority_poll_s)
+    return authority, watcher
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -55,6 +77,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             bridge = MqttBridge(bus, db, settings.mqtt)
             await bridge.start()
         app.state.mqtt_bridge = bridge
+        authority, watcher = _airspace_authority(settings, db, bus)
+        app.state.authority = authority
+        await watcher.start()
+        app.state.authority_watcher = watcher
         from fleet.schedules import ScheduleService
 
         schedules = ScheduleService(db, bus)
@@ -64,6 +90,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await schedules.stop()
+            await watcher.stop()
+            close = getattr(authority, "close", None)
+            if close is not None:
+                close()
             if bridge is not None:
                 await bridge.stop()
             await bus.stop()

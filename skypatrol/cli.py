@@ -72,22 +72,48 @@ def root(
         get_settings.cache_clear()
 
 
-def _serve(host: str | None, port: int | None, banner_token: str | None = None) -> None:
+def _serve(host: str | None, port: int | None, banner_token: str | None = None, settings=None,  # type: ignore[no-untyped-def]
+           extra_apps: list[tuple[object, int]] | None = None) -> None:
+    """Serve the API (and any extra apps, each on its own port) until interrupted."""
+    import asyncio
+    import contextlib
+
     import uvicorn
 
     from skypatrol.app import create_app
 
-    settings = _settings()
+    settings = settings or _settings()
     host = host or settings.host
     port = port or settings.port
     application = create_app(settings)
     if banner_token:
         print(f"SkyPatrol on http://{host}:{port}  (admin token: {banner_token})", flush=True)
-    config = uvicorn.Config(application, host=host, port=port, log_level="info",
-                            timeout_graceful_shutdown=10, ws="websockets-sansio")
-    server = uvicorn.Server(config)
-    server.run()
-    if not server.started:
+    servers = [uvicorn.Server(uvicorn.Config(application, host=host, port=port, log_level="info",
+                                             timeout_graceful_shutdown=10, ws="websockets-sansio"))]
+    class _Companion(uvicorn.Server):
+        """A server that leaves signals to the main one and stops when it does."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):  # type: ignore[no-untyped-def, override]
+            yield
+
+    for extra, extra_port in extra_apps or []:
+        servers.append(_Companion(uvicorn.Config(extra, host="127.0.0.1", port=extra_port, log_config=None,
+                                                 lifespan="off")))
+    if len(servers) == 1:
+        servers[0].run()
+    else:
+        async def serve_all() -> None:
+            tasks = [asyncio.create_task(s.serve()) for s in servers[1:]]
+            try:
+                await servers[0].serve()  # handles SIGINT/SIGTERM; the others follow it down
+            finally:
+                for s in servers[1:]:
+                    s.should_exit = True
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run(serve_all())
+    if not servers[0].started:
         raise SystemExit(1)
 
 
@@ -114,7 +140,14 @@ def _run_main(host: str | None, port: int | None, site_name: str) -> None:
             _, token = create_token(s, "run-admin", "admin")
     if any(added.values()):
         print(f"site {site.id}: imported {added['zones']} zones and {added['drones']} drones", flush=True)
-    _serve(host, port, banner_token=token)
+    # The main job files with SkyPatrol's reference East China UAV hub, served beside the API.
+    from airspace.hub.cli import build_app
+
+    hub = build_app(str(settings.data_dir / "hub.db"), [site.file("zones")], None, timezone=settings.site_timezone)
+    run_settings = settings.model_copy(update={"authority": "hub",
+                                               "hub_url": f"http://127.0.0.1:{settings.hub_port}"})
+    print(f"reference hub on http://127.0.0.1:{settings.hub_port}", flush=True)
+    _serve(host, port, banner_token=token, settings=run_settings, extra_apps=[(hub, settings.hub_port)])
 
 
 @app.command()

@@ -18,7 +18,9 @@ TOKEN = "sp_main_job_admin"
 def _run_once(data_dir: Path) -> tuple[list[dict], list[dict], str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SKYPATROL_")}
-    env.update({"SKYPATROL_DATA_DIR": str(data_dir), "SKYPATROL_ADMIN_TOKEN": TOKEN})
+    hub_port = free_port()
+    env.update({"SKYPATROL_DATA_DIR": str(data_dir), "SKYPATROL_ADMIN_TOKEN": TOKEN,
+                "SKYPATROL_HUB_PORT": str(hub_port)})
     proc = subprocess.Popen([sys.executable, "-m", "skypatrol", "run", "--port", str(port)], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
@@ -32,6 +34,9 @@ def _run_once(data_dir: Path) -> tuple[list[dict], list[dict], str]:
                 time.sleep(0.1)
         drones = httpx.get(url + "/api/v1/drones", headers=h).json()
         zones = httpx.get(url + "/api/v1/zones", headers=h).json()
+        # The main job files with its embedded reference hub, which publishes the site's zones.
+        hub_zones = httpx.get(f"http://127.0.0.1:{hub_port}/v1/zones").json()["zones"]
+        assert "JS-P-001" in {z["id"] for z in hub_zones}
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=20)
