@@ -8,7 +8,7 @@ route inside a zone (or breaking a rule), at the first point of that stretch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -391,6 +391,15 @@ def _home_distance_hits(legs: _Legs, frame: LocalFrame, route: Route, max_m: flo
 # Public checks
 
 
+def _flown_filter(route: Route, n_legs: int) -> Callable[[_Hits], _Hits]:
+    """Drops hits on the legs that only join separate pieces of the route."""
+    if not route.unflown_legs:
+        return lambda h: h
+    flown = np.ones(n_legs, dtype=bool)
+    flown[list(route.unflown_legs)] = False
+    return lambda h: h.take(flown[h.leg])
+
+
 def _blocking(index: ZoneIndex, options: CheckOptions) -> NDArray[np.bool_]:
     return index.blocking(options.authorisations)
 
@@ -415,19 +424,21 @@ def check_route(
     near_zones = len(index) > 0 and index.covers(lat, lon, options.min_distance_from_zones_m or 0.0)
     frame = index.frame if near_zones else LocalFrame(route.home.lat, route.home.lon)
     legs = _legs(lat, lon, alt_rel, frame, home_amsl_m)
+    flown = _flown_filter(route, len(legs.a0))
     limit = options.max_height_agl_m
     if limit is not None:
         detail = f"above the {limit:g} m true-height limit for {options.drone_class.value} drones"
-        hits = _height_hits(legs, frame, options, home_amsl_m, limit)
+        hits = flown(_height_hits(legs, frame, options, home_amsl_m, limit))
         found.append(_Found.rule(_stretches(hits, route), KIND_HEIGHT, detail))
     if options.max_distance_from_home_m is not None:
         r = options.max_distance_from_home_m
         detail = f"more than {r:g} m from home (site rule)"
-        found.append(_Found.rule(_stretches(_home_distance_hits(legs, frame, route, r), route), KIND_SITE, detail))
+        hits = flown(_home_distance_hits(legs, frame, route, r))
+        found.append(_Found.rule(_stretches(hits, route), KIND_SITE, detail))
 
     if near_zones:
         blocking = _blocking(index, options)
-        entered = _zone_hits(legs, index, at, options, home_amsl_m, index.polygons, index.tree, index.edges)
+        entered = flown(_zone_hits(legs, index, at, options, home_amsl_m, index.polygons, index.tree, index.edges))
         s = _stretches(entered, route)
         zones = s.hits.key
         found.append(_Found(KIND_ZONE, s, zones, [index.zone_detail(z) for z in zones.tolist()], blocking[zones]))
@@ -435,7 +446,7 @@ def check_route(
             d = options.min_distance_from_zones_m
             polys, tree, edges = index.buffered(d)
             vol_filter = blocking[index.volume_zone]
-            near = _zone_hits(legs, index, at, options, home_amsl_m, polys, tree, edges, vol_filter, d)
+            near = flown(_zone_hits(legs, index, at, options, home_amsl_m, polys, tree, edges, vol_filter, d))
             inside = set(zip(entered.key.tolist(), entered.leg.tolist(), strict=True))
             outside = [(k, g) not in inside for k, g in zip(near.key.tolist(), near.leg.tolist(), strict=True)]
             s = _stretches(near.take(np.array(outside, dtype=bool)), route)

@@ -34,7 +34,10 @@ def intent_volumes(
     volumes = []
     t = start
     pad = timedelta(seconds=time_buffer_s)
+    unflown = set(route.unflown_legs)
     for k in range(len(route.points) - 1):
+        if k in unflown:
+            continue
         horizontal = math.hypot(e[k + 1] - e[k], n[k + 1] - n[k])
         duration = max(horizontal / speed_m_s, abs(alt[k + 1] - alt[k]) / climb_m_s, 1.0)
         if horizontal > 0:

@@ -1,8 +1,15 @@
 """A route as the checks see it: home on the ground, then the positions flown, each tied to the
-mission item (its 0-based position in the file) it comes from."""
+mission item (its 0-based position in the file) it comes from.
+
+DO_JUMP (param1: the target's sequence number, 1-based as in QGC `.plan` doJumpIds and `.waypoints`
+files, where 0 is home; param2: the repeat count, 0 = never) makes the vehicle fly from the last
+position before the jump back to the target: that leg is added after the route's own legs, as a
+separate piece (`Route.unflown_legs` names the gap leading to it, which is not flown).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -14,6 +21,7 @@ FRAMES_AMSL = frozenset({0, 5})
 FRAMES_RELATIVE = frozenset({3, 6})
 FRAMES_TERRAIN = frozenset({10, 11})
 CMD_RETURN_TO_LAUNCH = 20
+CMD_DO_JUMP = 177
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +35,11 @@ class RoutePoint:
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """Legs run between consecutive points; `points[0]` is home on the ground."""
+    """Legs run between consecutive points (leg k: point k to point k + 1); `points[0]` is home on
+    the ground. Legs listed in `unflown_legs` only join separate pieces and are not checked."""
 
     points: tuple[RoutePoint, ...]
+    unflown_legs: tuple[int, ...] = ()
 
     @property
     def home(self) -> RoutePoint:
@@ -46,6 +56,8 @@ class Route:
 class _Item(Protocol):
     command: int
     frame: int
+    param1: float
+    param2: float
     lat: float
     lon: float
     alt: float
@@ -66,12 +78,43 @@ def route_from_mission(plan: Any, home_amsl_m: float) -> Route:
     home_lat = plan.home_lat if plan.home_lat is not None else items[positional[0]].lat
     home_lon = plan.home_lon if plan.home_lon is not None else items[positional[0]].lon
     points = [RoutePoint(home_lat, home_lon, 0.0, None, False)]
+    jumps: list[tuple[RoutePoint, RoutePoint]] = []  # (from, to) legs flown by DO_JUMP items
     for i, item in enumerate(items):
         if item.command == CMD_RETURN_TO_LAUNCH:
             points.append(RoutePoint(home_lat, home_lon, points[-1].alt_rel_m, i, False))
         elif item.is_positional:
             points.append(RoutePoint(item.lat, item.lon, _alt_rel_m(item, i, home_amsl_m), i))
-    return Route(tuple(points))
+        elif item.command == CMD_DO_JUMP:
+            leg = _jump_leg(items, i, points[-1], home_amsl_m)
+            if leg is not None:
+                jumps.append(leg)
+    unflown = []
+    for start, end in jumps:
+        unflown.append(len(points) - 1)
+        points += [start, end]
+    return Route(tuple(points), tuple(unflown))
+
+
+def _jump_leg(
+    items: Sequence[_Item], index: int, before: RoutePoint, home_amsl_m: float
+) -> tuple[RoutePoint, RoutePoint] | None:
+    """The leg a DO_JUMP at `index` adds: from the position before it to the first position at or
+    after its target (the jump's end is named by the DO_JUMP item itself). None when the jump is
+    never taken or leads nowhere that has a position."""
+    item = items[index]
+    param1, param2 = item.param1, item.param2
+    if not (math.isfinite(param1) and math.isfinite(param2)) or param2 == 0:
+        return None
+    target = round(param1) - 1  # sequence numbers count from 1
+    if not 0 <= target < len(items) or target == index:
+        raise BadInput(f"mission item {index}: DO_JUMP to sequence number {param1:g}, which is not an item of the plan")
+    landing = next((k for k in range(target, len(items)) if items[k].is_positional), None)
+    if landing is None or landing == index:
+        return None
+    to = items[landing]
+    start = RoutePoint(before.lat, before.lon, before.alt_rel_m, before.item_index, False)
+    end = RoutePoint(to.lat, to.lon, _alt_rel_m(to, landing, home_amsl_m), index, False)
+    return start, end
 
 
 def _alt_rel_m(item: _Item, index: int, home_amsl_m: float) -> float:
