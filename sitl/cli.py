@@ -14,7 +14,7 @@ from sitl.defaults import DEFAULT_BASE_PORT
 
 app = typer.Typer(help="Multi-vehicle MAVLink simulator (PX4 dialect).", add_completion=False)
 
-MAX_DRONES = 1000
+MAX_DRONES = 255  # MAVLink system ids are 1..255
 
 
 def _bad_input(message: str) -> typer.Exit:

@@ -195,7 +195,7 @@ class VehicleLink(asyncio.DatagramProtocol):
             self.last_heartbeat_sim, self.last_heartbeat_wall = sim_now, wall_now
             self.send(self._heartbeat())
         for msg_id, interval in self.intervals.items():
-            if interval > 0 and sim_now >= self.next_due[msg_id]:
+            if interval > 0 and sim_now + 1e-6 >= self.next_due[msg_id]:  # 1e-6: float drift of the step sum
                 # Schedule from the due time (not from now) to keep the average rate exact.
                 due = self.next_due[msg_id] + interval
                 self.next_due[msg_id] = due if due > sim_now else sim_now + interval
