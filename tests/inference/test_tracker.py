@@ -1,0 +1,103 @@
+"""The ground-plane tracker on synthetic trajectories, scored with motmetrics (CLEAR MOT, IDF1)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from inference.tracker import GroundTracker, TrackerConfig, summarise
+from inference.types import Detection, GeoDetection
+
+mm = pytest.importorskip("motmetrics")
+
+DT = 0.1
+
+
+def det(e: float, n: float, t: float, score: float = 0.9, sigma: float = 1.0) -> GeoDetection:
+    return GeoDetection(Detection((0, 0, 1, 1), "muck_truck", score), "muck_truck", score, t, int(round(t / DT)),
+                        30.0, 121.0, e, n, sigma)
+
+
+def scenario(seed: int) -> tuple[list[float], list[dict[int, tuple[float, float]]], list[list[GeoDetection]]]:
+    """Eight vehicles (two crossing paths), noise, misses, an occlusion, a pass outside the view."""
+    rng = np.random.default_rng(seed)
+    steps = 200
+    starts = [(-100, -3.5, 8, 0), (100, 3.5, -8, 0), (-20, -100, 0, 7), (20, 100, 0, -7),
+              (-100, -60, 6, 6), (-100, 60, 6, -6), (-60, -10, 10, 0), (50, -50, 0, 5)]
+    times, truth, dets = [], [], []
+    for k in range(steps):
+        t = k * DT
+        gt: dict[int, tuple[float, float]] = {}
+        frame: list[GeoDetection] = []
+        for i, (e0, n0, ve, vn) in enumerate(starts):
+            e, n = e0 + ve * t, n0 + vn * t
+            in_view = abs(e) < 90 and abs(n) < 90
+            if i == 6 and 60 <= k < 75:  # occluded for 1.5 s (under a bridge)
+                in_view = False
+            if i == 7 and 80 <= k < 110:  # drives out of the camera's view for 3 s and back
+                in_view = False
+            if not in_view:
+                continue
+            gt[i] = (e, n)
+            if rng.random() < 0.05:
+                continue  # missed detection
+            score = 0.9 if rng.random() > 0.15 else 0.3  # sometimes only a weak detection
+            frame.append(det(e + rng.normal(0, 0.7), n + rng.normal(0, 0.7), t, score))
+        for _ in range(rng.poisson(1.0)):  # clutter, mostly weak
+            frame.append(det(rng.uniform(-90, 90), rng.uniform(-90, 90), t, 0.3 if rng.random() < 0.8 else 0.6))
+        times.append(t)
+        truth.append(gt)
+        dets.append(frame)
+    return times, truth, dets
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_tracker_mot_metrics_on_synthetic_trajectories(seed: int) -> None:
+    times, truth, dets = scenario(seed)
+    tracker = GroundTracker(TrackerConfig())
+    acc = mm.MOTAccumulator(auto_id=True)
+    for t, gt, frame in zip(times, truth, dets, strict=True):
+        tracker.update(t, frame)
+        hyp = {tr.id: tr.x[:2].copy() for tr in tracker.tracks if tr.confirmed and tr.seen_last_update}
+        gt_ids = list(gt)
+        gt_pos = np.array([gt[i] for i in gt_ids]).reshape(-1, 2)
+        hyp_ids = list(hyp)
+        hyp_pos = np.array([hyp[i] for i in hyp_ids]).reshape(-1, 2)
+        acc.update(gt_ids, hyp_ids, mm.distances.norm2squared_matrix(gt_pos, hyp_pos, max_d2=3.0**2))
+    summary = mm.metrics.create().compute(acc, metrics=["idf1", "mota", "num_switches"], name="s")
+    idf1, mota, switches = (float(summary[k].iloc[0]) for k in ("idf1", "mota", "num_switches"))
+    assert idf1 >= 0.9, summary
+    assert mota >= 0.85, summary
+    assert switches <= 2, summary
+
+
+def test_occluded_and_out_of_view_vehicle_keeps_its_id() -> None:
+    tracker = GroundTracker()
+    ids = set()
+    for k in range(120):
+        t = k * DT
+        visible = not (40 <= k < 80)  # 4 s unseen: under a bridge or outside the frame
+        frame = [det(-50 + 8 * t, 0.0, t)] if visible else []
+        tracker.update(t, frame)
+        ids |= {tr.id for tr in tracker.tracks if tr.confirmed and tr.seen_last_update}
+    assert len(ids) == 1
+    ended = tracker.flush()
+    s = summarise(ended[0])
+    assert s.speed_mps == pytest.approx(8.0, rel=0.05)
+    assert s.heading_deg == pytest.approx(90.0, abs=2.0)
+    assert len(s.times) == len(s.lats) == 80
+
+
+def test_tracks_end_after_max_lost_and_clutter_makes_none() -> None:
+    tracker = GroundTracker(TrackerConfig(max_lost_s=2.0))
+    ended_at = None
+    for k in range(60):
+        t = k * DT
+        frame = [det(0.0, 5 * t, t)] if k < 20 else []
+        frame.append(det(50.0 * math.sin(k), 50.0 * math.cos(k * 1.7), t, 0.3))  # weak clutter jumps around
+        if tracker.update(t, frame) and ended_at is None:
+            ended_at = t
+    assert ended_at is not None and ended_at == pytest.approx(1.9 + 2.0, abs=0.15)
+    assert len(tracker.finished) == 1
