@@ -2,18 +2,23 @@
 
 Timeouts on every call; retries with exponential backoff on transport errors, 429 and 5xx;
 an idempotency key per filing, reused across its retries; position reports that cannot be
-delivered are kept in an offline buffer (in order) and flushed when the hub answers again.
+delivered are kept in an offline buffer (in order) and flushed when the hub answers again. The
+buffer is in memory, or, given `buffer_path`, in a SQLite file (e.g. in the data directory) so the
+reports survive a restart.
 """
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import httpx
 
@@ -44,8 +49,12 @@ class HubClient:
         batch_max: int = 1000,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        buffer_path: str | Path | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._buffer: ReportBuffer = (
+            MemoryBuffer(buffer_max) if buffer_path is None else SqliteBuffer(Path(buffer_path), buffer_max)
+        )
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
@@ -55,12 +64,12 @@ class HubClient:
         self.backoff_s = backoff_s
         self.batch_max = batch_max
         self._sleep = sleep
-        self._buffer: deque[PositionReport] = deque(maxlen=buffer_max)
         self._buffer_lock = threading.Lock()
         self.last_error: str | None = None
 
     def close(self) -> None:
         self._http.close()
+        self._buffer.close()
 
     def __enter__(self) -> HubClient:
         return self
@@ -154,8 +163,10 @@ class HubClient:
     def flush(self) -> int:
         delivered = 0
         with self._buffer_lock:
-            while self._buffer:
-                batch = [self._buffer[i] for i in range(min(self.batch_max, len(self._buffer)))]
+            while True:
+                batch = self._buffer.oldest(self.batch_max)
+                if not batch:
+                    break
                 try:
                     self._call(
                         "POST",
@@ -165,10 +176,100 @@ class HubClient:
                     )
                 except Unavailable:
                     break
-                for _ in batch:
-                    self._buffer.popleft()
+                self._buffer.drop(len(batch))
                 delivered += len(batch)
         return delivered
+
+
+class ReportBuffer(Protocol):
+    """Position reports waiting for the hub, oldest first; at most `max` (the oldest go first)."""
+
+    def __len__(self) -> int: ...
+
+    def extend(self, reports: Sequence[PositionReport]) -> None: ...
+
+    def oldest(self, n: int) -> list[PositionReport]: ...
+
+    def drop(self, n: int) -> None:
+        """Remove the `n` oldest (delivered) reports."""
+
+    def close(self) -> None: ...
+
+
+class MemoryBuffer:
+    def __init__(self, max_reports: int) -> None:
+        self._q: deque[PositionReport] = deque(maxlen=max_reports)
+
+    def __len__(self) -> int:
+        return len(self._q)
+
+    def extend(self, reports: Sequence[PositionReport]) -> None:
+        self._q.extend(reports)
+
+    def oldest(self, n: int) -> list[PositionReport]:
+        return [self._q[i] for i in range(min(n, len(self._q)))]
+
+    def drop(self, n: int) -> None:
+        for _ in range(min(n, len(self._q))):
+            self._q.popleft()
+
+    def close(self) -> None:
+        pass
+
+
+class SqliteBuffer:
+    """The buffer in a SQLite file: each report a row, committed before `extend` returns, so what
+    was buffered is still there after a crash or restart (and is delivered by the next flush)."""
+
+    def __init__(self, path: Path, max_reports: int) -> None:
+        self.max_reports = max_reports
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS reports (id INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL)"
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise BadInput(f"position buffer {path}: cannot be opened ({exc})") from None
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM reports").fetchone()[0])
+
+    def extend(self, reports: Sequence[PositionReport]) -> None:
+        if not reports:
+            return
+        rows = [(json.dumps(r.model_dump(mode="json")),) for r in reports]
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("INSERT INTO reports (doc) VALUES (?)", rows)
+                # Full: the oldest reports give way, as the in-memory buffer's do.
+                self._db.execute(
+                    "DELETE FROM reports WHERE id <= (SELECT MAX(id) FROM reports) - ?", (self.max_reports,)
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def oldest(self, n: int) -> list[PositionReport]:
+        with self._lock:
+            rows = self._db.execute("SELECT doc FROM reports ORDER BY id LIMIT ?", (n,)).fetchall()
+        return [PositionReport.model_validate_json(doc) for (doc,) in rows]
+
+    def drop(self, n: int) -> None:
+        with self._lock:
+            self._db.execute(
+                "DELETE FROM reports WHERE id IN (SELECT id FROM reports ORDER BY id LIMIT ?)", (n,)
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
 
 
 def _result(response: httpx.Response) -> Any:
