@@ -137,7 +137,7 @@ def test_colour_detector_and_size_rules_settle_labels() -> None:
     pose = Pose(t=0.0, lat_deg=30.7416, lon_deg=121.3415, alt_rel_m=50.0)
     gsd = g.gsd_m(pose)
     img = np.full((360, 640, 3), (110, 112, 112), np.uint8)
-    px = lambda m: int(round(m / gsd))  # noqa: E731
+    px = lambda m: round(m / gsd)  # noqa: E731
 
     cv2.rectangle(img, (100, 100), (100 + px(0.45), 100 + px(0.45)), (20, 100, 250), -1)  # cone
     cv2.rectangle(img, (200, 100), (200 + px(2.0), 100 + px(0.4)), (20, 100, 250), -1)  # barrier

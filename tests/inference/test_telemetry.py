@@ -102,7 +102,7 @@ SRT_BRACKETED = """1
 <font size="28">FrameCnt: 2, DiffTime: 33ms
 2025-03-03 10:00:00,033,366
 [iso: 100] [shutter: 1/1000.0] [fnum: 2.8] [ev: 0] [focal_len: 24.00] [latitude: 30.741610] [longitude: 121.341500] [rel_alt: 60.500 abs_alt: 64.500] [gb_yaw: 92.0 gb_pitch: -89.0 gb_roll: 0.0] </font>
-"""
+"""  # noqa: E501
 
 SRT_HOME_GPS = """1
 00:00:01,000 --> 00:00:02,000
@@ -133,7 +133,8 @@ def test_dji_srt_bracketed(tmp_path: Path) -> None:
     assert track.time_at_position(0.033) == pytest.approx(track.start + 0.033366, abs=1e-6)
     pose = track.at(track.start + 0.033366)
     assert pose is not None
-    assert (pose.lat_deg, pose.lon_deg, pose.alt_rel_m, pose.alt_amsl_m) == pytest.approx((30.74161, 121.3415, 60.5, 64.5))
+    got = (pose.lat_deg, pose.lon_deg, pose.alt_rel_m, pose.alt_amsl_m)
+    assert got == pytest.approx((30.74161, 121.3415, 60.5, 64.5))
     assert pose.gimbal_pitch_deg == pytest.approx(-89.0) and pose.gimbal_yaw_absolute
     utc = load_telemetry(p, srt_timezone="UTC")
     assert utc.start - track.start == pytest.approx(8 * 3600)
@@ -145,7 +146,8 @@ def test_dji_srt_home_gps_layouts(tmp_path: Path) -> None:
     track = load_telemetry(p)
     assert track.home is not None and track.home[:2] == (30.7416, 121.3415)
     pose = track.at(track.start + 1.0)
-    assert pose is not None and (pose.lat_deg, pose.lon_deg, pose.alt_rel_m) == pytest.approx((30.7417, 121.3418, 42.0))
+    assert pose is not None
+    assert (pose.lat_deg, pose.lon_deg, pose.alt_rel_m) == pytest.approx((30.7417, 121.3418, 42.0))
     assert track.video_position_s is not None and list(track.video_position_s) == [1.0, 2.0]
     m = tmp_path / "m300.srt"
     m.write_text(SRT_MATRICE)

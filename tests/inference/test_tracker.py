@@ -16,7 +16,7 @@ DT = 0.1
 
 
 def det(e: float, n: float, t: float, score: float = 0.9, sigma: float = 1.0) -> GeoDetection:
-    return GeoDetection(Detection((0, 0, 1, 1), "muck_truck", score), "muck_truck", score, t, int(round(t / DT)),
+    return GeoDetection(Detection((0, 0, 1, 1), "muck_truck", score), "muck_truck", score, t, round(t / DT),
                         30.0, 121.0, e, n, sigma)
 
 
