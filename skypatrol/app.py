@@ -39,7 +39,8 @@ def _airspace_authority(settings: Settings, db: Database, bus: EventBus):  # typ
     if settings.authority == "hub":
         from airspace.hub.client import HubClient
 
-        authority = HubClient(settings.hub_url)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        authority = HubClient(settings.hub_url, buffer_path=settings.data_dir / "hub-positions.sqlite")
     else:
         from airspace.local_authority import LocalAuthority
         from airspace.store import ZoneStore
