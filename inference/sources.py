@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Protocol
 
 import cv2
-import numpy as np
 
 from core.errors import BadInput
 from inference.types import Frame
@@ -128,6 +127,3 @@ def open_source(uri: str | Path, *, start: datetime | float | None = None, every
         return ImageFolderSource(text, start=start)
     return VideoSource(text, start=start, every_n=every_n)
 
-
-def blank_frame(width: int, height: int) -> np.ndarray:
-    return np.zeros((height, width, 3), dtype=np.uint8)
