@@ -1,5 +1,5 @@
 """`python -m sitl ...` runs the same CLI as `skypatrol sim`."""
 
-from sitl.cli import app
+from sitl.cli import main
 
-app(prog_name="python -m sitl")
+main()

@@ -984,6 +984,8 @@ class Autopilot:
                 self.battery.set_remaining(float(kw["remaining"]))  # type: ignore[arg-type]
             if kw.get("drain_factor") is not None:
                 self.battery.drain_factor = float(kw["drain_factor"])  # type: ignore[arg-type]
+            if not self.armed:
+                self._check_battery_quiet()  # arming checks see the new charge at once
         elif fault == "gps":
             self.gps_ok = bool(kw.get("ok", False))
         elif fault == "motor":

@@ -10,16 +10,18 @@ import sys
 
 import typer
 
+from core.errors import BadInput
 from sitl.defaults import DEFAULT_BASE_PORT
 
-app = typer.Typer(help="Multi-vehicle MAVLink simulator (PX4 dialect).", add_completion=False)
+app = typer.Typer(
+    help="Multi-vehicle MAVLink simulator (PX4 dialect).", add_completion=False, pretty_exceptions_enable=False
+)
 
 MAX_DRONES = 255  # MAVLink system ids are 1..255
 
 
-def _bad_input(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
+def _bad_input(message: str) -> BadInput:
+    return BadInput(message)
 
 
 def parse_home(text: str) -> tuple[float, float, float]:
@@ -103,3 +105,26 @@ async def _serve(sim: FleetSimulator, control_port: int | None) -> None:  # type
         await sim.stop()
         if control is not None:
             control.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m sitl`: the same exit codes as `skypatrol sim` (2 and one stderr line for bad input)."""
+    try:
+        from typer._click import exceptions as cx
+    except ImportError:  # pragma: no cover - older Typer on top of Click
+        from click import exceptions as cx  # type: ignore[no-redef]
+
+    code = 0
+    try:
+        typer.main.get_command(app).main(args=argv, prog_name="python -m sitl", standalone_mode=False)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except cx.ClickException as exc:
+        print(f"sitl: error: {exc.format_message()}", file=sys.stderr)
+        code = 2
+    except BadInput as exc:
+        print(f"sitl: error: {exc.message}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        code = 130
+    raise SystemExit(code)

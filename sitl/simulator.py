@@ -62,6 +62,10 @@ class SimVehicle:
 
 class FleetSimulator:
     def __init__(self, config: SimConfig) -> None:
+        if not 1 <= config.drones <= 255:
+            raise ValueError("1 to 255 vehicles (MAVLink system ids 1..255)")
+        if config.speed_factor <= 0:
+            raise ValueError("speed_factor must be positive")
         self.config = config
         self.vehicles: list[SimVehicle] = []
         for i, (lat, lon, alt) in enumerate(config.resolved_homes()):

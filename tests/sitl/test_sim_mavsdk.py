@@ -60,7 +60,7 @@ class ReachedRecorder:
 async def wait_landed_disarmed(system, timeout_s: float) -> None:
     tel = TelemetryAsync(system)
     await first(tel.subscribe_armed(), lambda armed: not armed, timeout_s, "disarmed after landing")
-    assert await tel.landed_state() == LandedState.ON_GROUND
+    await first(tel.subscribe_landed_state(), lambda s: s == LandedState.ON_GROUND, 10, "on the ground")
 
 
 # ---------------------------------------------------------------------------------------- basics
@@ -74,8 +74,8 @@ async def test_connects_as_px4_with_health_ok(sim_fleet, connect):
     assert gps.fix_type == FixType.FIX_3D and gps.num_satellites >= 6
     battery = await first(tel.subscribe_battery(), lambda b: True, 10, "battery")
     assert battery.remaining_percent > 95 and 14 < battery.voltage_v < 17.5
-    assert await tel.flight_mode() == FlightMode.HOLD
-    assert await tel.landed_state() == LandedState.ON_GROUND
+    await first(tel.subscribe_flight_mode(), lambda f: f == FlightMode.HOLD, 10, "hold on the ground")
+    await first(tel.subscribe_landed_state(), lambda s: s == LandedState.ON_GROUND, 10, "on the ground")
     version = await InfoAsync(system).get_version()  # AUTOPILOT_VERSION via REQUEST_MESSAGE
     assert (version.flight_sw_major, version.flight_sw_minor) == (1, 15)
     await tel.set_rate_position(10.0)  # SET_MESSAGE_INTERVAL is accepted
