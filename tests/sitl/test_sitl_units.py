@@ -247,3 +247,41 @@ def test_cli_prints_urls_then_exits_cleanly_on_sigterm():
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
+
+
+def test_gps_loss_in_flight_lands_where_it_is():
+    ap = Autopilot(1, *HOME, seed=0)
+    ap.arm()
+    ap.params.set("MIS_TAKEOFF_ALT", 10.0)
+    ap.handle_command(cmd(mav.MAV_CMD_NAV_TAKEOFF))
+    fly(ap, 15)
+    ap.inject("gps", ok=False)
+    fly(ap, 0.1)
+    assert ap.mode == FlightMode.LAND
+    fly(ap, 40)
+    assert ap.landed and not ap.armed
+
+
+def test_rtl_goes_to_the_closest_rally_point():
+    ap = Autopilot(1, *HOME, seed=0)
+    frame = ap.frame
+    ap.missions.replace(
+        mav.MAV_MISSION_TYPE_RALLY,
+        [_item(0, mav.MAV_CMD_NAV_RALLY_POINT, *_at(frame, 100, 0), mtype=mav.MAV_MISSION_TYPE_RALLY)],
+    )
+    ap.params.set("RTL_RETURN_ALT", 15.0)
+    ap.arm()
+    ap.handle_command(cmd(mav.MAV_CMD_NAV_TAKEOFF))
+    fly(ap, 5)
+    ap.handle_command(
+        CommandRequest(
+            mav.MAV_CMD_DO_REPOSITION,
+            (NAN,) * 4,  # type: ignore[arg-type]
+            *frame.enu2geodetic(120, 0, 0)[:2],
+            NAN,
+        )
+    )
+    fly(ap, 40)
+    assert ap.handle_command(cmd(mav.MAV_CMD_NAV_RETURN_TO_LAUNCH))[0] == ACCEPTED
+    fly(ap, 90)
+    assert ap.landed and math.hypot(ap.model.east_m - 100, ap.model.north_m) < 1.5
