@@ -40,6 +40,42 @@ class MqttSettings(BaseModel):
     max_inflight: int = 100
 
 
+# --- fleet (vehicles over MAVSDK, the fleet manager, platform failsafes) -----------------------
+def _default_failsafe_params() -> dict[str, int | float]:
+    # PX4 parameters set on every vehicle at connect: data link loss -> return (after
+    # COM_DL_LOSS_T simulated/vehicle seconds), geofence breach -> return, low battery -> return at
+    # critical and land at emergency.
+    return {"NAV_DLL_ACT": 2, "COM_DL_LOSS_T": 10, "GF_ACTION": 3, "COM_LOW_BAT_ACT": 3}
+
+
+class FleetSettings(BaseModel):
+    """Platform timeouts are wall-clock seconds; vehicle-side durations are the vehicle's own."""
+
+    enabled: bool = True  # start the fleet manager with the server (drones with a connection_url)
+    connect_timeout_s: float = 20.0  # wait for a vehicle's first heartbeat before retrying
+    reconnect_interval_s: float = 5.0
+    sync_interval_s: float = 5.0  # pick up drones added, changed or removed in the database
+    link_lost_after_s: float = 3.0  # no telemetry for this long -> link_lost event, state offline
+    telemetry_store_hz: float = 1.0  # skypatrol.telemetry.v1 stored at this rate; full rate live only
+    telemetry_live: bool = True  # publish every position update live-only
+    landed_idle_after_s: float = 5.0  # landed and disarmed this long -> idle again
+    failsafe_params: dict[str, int | float] = Field(default_factory=_default_failsafe_params)
+    # Battery reserve: the charge needed to get home is the return time (distance / (return speed
+    # - wind), plus the descent) over the endurance, plus the margin. Below it -> RTL.
+    battery_failsafe: bool = True
+    endurance_s: float = 1500.0  # flight time on a full battery at cruise
+    return_speed_m_s: float = 8.0
+    descent_speed_m_s: float = 3.0
+    wind_m_s: float = 3.0  # worst case: all of it a headwind on the way home
+    battery_margin: float = 0.10  # fraction of a full battery kept in reserve beyond the return
+    # Zone breach predicted from position + velocity over this horizon against blocking zones -> RTL.
+    zone_failsafe: bool = True
+    breach_horizon_s: float = 10.0
+    breach_step_s: float = 1.0
+    zone_refresh_s: float = 10.0
+    failsafe_check_hz: float = 2.0
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SKYPATROL_",
@@ -67,6 +103,7 @@ class Settings(BaseSettings):
     hub_port: int = 8600  # where `skypatrol run` serves its embedded reference hub
     operator_id: str = "skypatrol"
     authority_poll_s: float = 2.0
+    fleet: FleetSettings = Field(default_factory=FleetSettings)
 
     @field_validator("sqlite_synchronous")
     @classmethod

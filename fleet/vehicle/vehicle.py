@@ -1,0 +1,37 @@
+"""One vehicle: its connection and a facade per concern, as MAVSDK's plugins are split."""
+
+from __future__ import annotations
+
+from fleet.vehicle.action import VehicleAction
+from fleet.vehicle.connection import VehicleConnection
+from fleet.vehicle.geofence import VehicleGeofence
+from fleet.vehicle.mission import VehicleMission
+from fleet.vehicle.params import VehicleParams
+from fleet.vehicle.telemetry import VehicleTelemetry
+from missions.items import MissionPlan
+
+
+class Vehicle:
+    def __init__(self, connection: VehicleConnection) -> None:
+        system = connection.system
+        self.connection = connection
+        self.telemetry = VehicleTelemetry(system)
+        self.mission = VehicleMission(system)
+        self.geofence = VehicleGeofence(system)
+        self.action = VehicleAction(system)
+        self.params = VehicleParams(system)
+
+    @classmethod
+    async def connect(cls, url: str, timeout_s: float = 20.0) -> Vehicle:
+        """Open `url` and wait for its autopilot; `core.errors.Unavailable` when none answers."""
+        connection = VehicleConnection(url)
+        await connection.open(timeout_s)
+        return cls(connection)
+
+    async def upload_plan(self, plan: MissionPlan) -> int:
+        """Fence and rally points first (so the mission never flies unfenced), then the items."""
+        await self.geofence.upload(plan)
+        return await self.mission.upload(plan)
+
+    async def close(self) -> None:
+        await self.connection.close()
