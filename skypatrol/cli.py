@@ -48,6 +48,7 @@ DOMAIN_APPS = (
     ("fleet.cli", "drone_app", "drone"),
     ("fleet.cli", "schedule_app", "schedule"),
     ("inference.cli", "app", "infer"),
+    ("inference.edge_cli", "app", "edge"),
 )
 
 ServerOpt = Annotated[str, typer.Option("--server", envvar="SKYPATROL_SERVER",

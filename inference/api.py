@@ -1,0 +1,88 @@
+"""Evidence images over HTTP: uploaded by edge workers, served to the console and the city platform.
+
+Files are content-addressed (`<sha256>.jpg|png` in `<data dir>/evidence/`): an upload is stored
+once and a name can never point at other content. Browsers load them with `<img>`, so reads also
+accept `?access_token=`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import Annotated
+
+import cv2
+import numpy as np
+from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
+
+from core import audit
+from core.auth import Principal, require_role
+from core.errors import BadInput, NotFound
+
+router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
+NAME_RE = re.compile(r"^[0-9a-f]{64}\.(jpg|png)$")
+MAX_BYTES = 10 * 1024 * 1024
+MEDIA = {"image/jpeg": "jpg", "image/png": "png"}
+
+
+class EvidenceOut(BaseModel):
+    sha256: str
+    name: str
+    media_type: str
+    width: int
+    height: int
+    bytes: int
+
+
+def evidence_dir(request: Request) -> Path:
+    return Path(request.app.state.settings.data_dir) / "evidence"
+
+
+@router.post("", status_code=201, response_model=EvidenceOut, summary="Upload an evidence image (raw JPEG or PNG body)",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                 "image/png": {"schema": {"type": "string", "format": "binary"}}}}})
+async def upload_evidence(request: Request, principal: Principal = Depends(require_role("pilot"))) -> EvidenceOut:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in MEDIA:
+        raise BadInput(f"evidence must be image/jpeg or image/png, not {media or 'unspecified'}")
+    body = await request.body()
+    if not body:
+        raise BadInput("empty evidence upload")
+    if len(body) > MAX_BYTES:
+        raise BadInput(f"evidence of {len(body)} bytes exceeds the limit of {MAX_BYTES}")
+    image = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise BadInput(f"the body is not a decodable {media} image")
+    digest = hashlib.sha256(body).hexdigest()
+    name = f"{digest}.{MEDIA[media]}"
+    directory = evidence_dir(request)
+    path = directory / name
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(body)
+        os.replace(tmp, path)
+        with request.app.state.db.session() as s:
+            audit.record(s, principal, "evidence.upload", "evidence", name, {"bytes": len(body)})
+    return EvidenceOut(sha256=digest, name=name, media_type=media, width=int(image.shape[1]),
+                       height=int(image.shape[0]), bytes=len(body))
+
+
+@router.get("/{name}", response_class=FileResponse, summary="An evidence image",
+            responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}})
+def get_evidence(request: Request, name: Annotated[str, PathParam(max_length=80)],
+                 access_token: str | None = None,
+                 _: Principal = Depends(require_role("viewer", allow_query_token=True))) -> FileResponse:
+    if not NAME_RE.match(name):
+        raise BadInput("evidence names are <sha256>.jpg or <sha256>.png")
+    path = evidence_dir(request) / name
+    if not path.is_file():
+        raise NotFound(f"evidence {name} not found")
+    media = "image/png" if name.endswith(".png") else "image/jpeg"
+    return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=31536000, immutable"})

@@ -1,0 +1,112 @@
+"""`skypatrol edge`: the inspection pipeline live, next to the camera, sending to a server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from core.errors import BadInput
+
+app = typer.Typer(help="Run the inspection pipeline next to the camera and send events to a server.",
+                  no_args_is_help=True, add_completion=False)
+
+
+@app.callback(invoke_without_command=True)
+def edge(
+    source: Annotated[str, typer.Option("--source", help="Video stream (RTSP/HTTP), file or image folder.")],
+    drone: Annotated[str, typer.Option("--drone", help="Drone id carried by the events.")],
+    camera: Annotated[Path, typer.Option("--camera", help="Camera file (JSON, the shared schema).")],
+    server: Annotated[str, typer.Option("--server", envvar="SKYPATROL_SERVER", help="SkyPatrol server URL")]
+    = "http://127.0.0.1:8000",
+    token: Annotated[str | None, typer.Option("--token", envvar="SKYPATROL_TOKEN", help="pilot token")] = None,
+    mavlink: Annotated[str | None, typer.Option("--mavlink", help="Live pose from MAVLink, e.g. udpin:0.0.0.0:14550")]
+    = None,
+    telemetry: Annotated[Path | None, typer.Option("--telemetry", help="Pose from a log (.tlog, .csv, .SRT).")] = None,
+    mission: Annotated[str | None, typer.Option("--mission", help="Mission id carried by the events.")] = None,
+    model: Annotated[Path | None, typer.Option("--model", help="YOLO-family ONNX detector.")] = None,
+    class_map: Annotated[Path | None, typer.Option("--class-map", help="JSON {model class: label}.")] = None,
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="Outbox, evidence and site store on this device.")]
+    = Path("var/edge"),
+    every_n: Annotated[int, typer.Option("--every-n", min=1, help="Process one frame in N.")] = 1,
+    max_frames: Annotated[int | None, typer.Option("--max-frames", min=1, help="Stop after N frames.")] = None,
+    drain_s: Annotated[float, typer.Option("--drain-s", help="At the end, wait this long to deliver.")] = 30.0,
+) -> None:
+    """Detect road works and muck trucks on a live stream; deliver events and evidence to the server."""
+    from inference.aggregate.aggregator import Aggregator
+    from inference.aggregate.evidence import EvidenceStore
+    from inference.aggregate.store import JsonFileSiteStore
+    from inference.camera import load_camera_file
+    from inference.detectors import CombinedDetector, Detector
+    from inference.detectors.colour import ColourDetector
+    from inference.edge import OutboxSink
+    from inference.pipeline import Pipeline
+    from inference.sources import open_source
+    from inference.telemetry import load_telemetry
+    from inference.telemetry.live import LivePoseFeed
+
+    if (mavlink is None) == (telemetry is None):
+        raise BadInput("give exactly one pose source: --mavlink URL or --telemetry LOG")
+    if (model is None) != (class_map is None):
+        raise BadInput("--model and --class-map go together")
+    cam = load_camera_file(camera)
+    feed: LivePoseFeed | None = None
+    if mavlink is not None:
+        feed = LivePoseFeed()
+        feed.start_mavlink(mavlink)
+        poses = feed
+    else:
+        assert telemetry is not None
+        poses = load_telemetry(telemetry)
+    detector: Detector = ColourDetector()
+    if model is not None and class_map is not None:
+        from inference.detectors.yolo_onnx import YoloOnnxDetector
+
+        detector = CombinedDetector(YoloOnnxDetector(model, class_map), ColourDetector())
+    evidence = EvidenceStore(data_dir / "evidence")
+    store = JsonFileSiteStore(data_dir / "sites.json")
+    sink = OutboxSink(server, token or "", data_dir / "outbox.sqlite", data_dir / "evidence",
+                      source=f"urn:skypatrol:edge:{drone}")
+    start = getattr(poses, "start", None) if telemetry is not None else None
+    frames = open_source(source, start=start, every_n=every_n)
+
+    def make_aggregator(frame):  # type: ignore[no-untyped-def]
+        return Aggregator(frame, mission_id=mission, drone_id=drone, site_store=store, evidence=evidence)
+
+    pipeline = Pipeline(camera=cam, detector=detector, aggregator_factory=make_aggregator,
+                        poses=poses)  # type: ignore[arg-type]
+
+    async def main() -> dict:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        delivery = asyncio.create_task(sink.run(stop))
+        n = 0
+        try:
+            for frame in frames:
+                for p in await asyncio.to_thread(pipeline.process, frame):
+                    await sink.publish(p.type, p.data, subject=p.subject)
+                n += 1
+                if stop.is_set() or (max_frames is not None and n >= max_frames):
+                    break
+            for p in pipeline.finish():
+                await sink.publish(p.type, p.data, subject=p.subject)
+        finally:
+            stop.set()
+            await delivery
+            delivered = await sink.drain(drain_s)
+            await sink.close()
+            if feed is not None:
+                feed.stop()
+        return {"frames": n, "events": pipeline.stats.published, "delivered": sink.delivered,
+                "pending": 0 if delivered else None, "last_error": sink.last_error}
+
+    summary = asyncio.run(main())
+    typer.echo(json.dumps(summary))
+    if summary["pending"] is None:
+        raise typer.Exit(1)
