@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     # Events whose type is listed are deleted after this many days; every other type is kept.
     retention_days: dict[str, float] = Field(default_factory=lambda: {"skypatrol.telemetry.v1": 7.0})
     retention_interval_s: float = 3600.0
+    # Evidence images (which may show people and number plates) are deleted after this many days.
+    evidence_retention_days: float = 180.0
     event_batch_max: int = 5000
     admin_token: str | None = None
     sqlite_synchronous: str = "NORMAL"

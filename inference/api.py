@@ -86,3 +86,18 @@ def get_evidence(request: Request, name: Annotated[str, PathParam(max_length=80)
         raise NotFound(f"evidence {name} not found")
     media = "image/png" if name.endswith(".png") else "image/jpeg"
     return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=31536000, immutable"})
+
+
+def prune_evidence(directory: Path, retention_days: float, now: float | None = None) -> int:
+    """Delete evidence files older than the retention period; returns how many were deleted."""
+    import time
+
+    if not directory.is_dir():
+        return 0
+    cutoff = (now if now is not None else time.time()) - retention_days * 86400
+    removed = 0
+    for path in directory.iterdir():
+        if NAME_RE.match(path.name) and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

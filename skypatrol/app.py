@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
 import logging
@@ -55,6 +56,20 @@ def _airspace_authority(settings: Settings, db: Database, bus: EventBus):  # typ
     return authority, watcher
 
 
+async def _prune_evidence_periodically(settings: Settings) -> None:
+    from inference.api import prune_evidence
+
+    while True:
+        try:
+            days = settings.evidence_retention_days
+            n = await asyncio.to_thread(prune_evidence, settings.data_dir / "evidence", days)
+            if n:
+                log.info("evidence retention removed %d files", n)
+        except Exception:
+            log.warning("evidence retention pass failed", exc_info=True)
+        await asyncio.sleep(settings.retention_interval_s)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -87,9 +102,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         schedules = ScheduleService(db, bus)
         await schedules.start()
         app.state.schedules = schedules
+        pruning = asyncio.create_task(_prune_evidence_periodically(settings), name="evidence-retention")
         try:
             yield
         finally:
+            pruning.cancel()
             await schedules.stop()
             await watcher.stop()
             close = getattr(authority, "close", None)

@@ -90,3 +90,19 @@ def test_evidence_uploads_are_checked(client, tokens) -> None:  # type: ignore[n
     viewer = {"Authorization": f"Bearer {tokens['viewer']}"}
     got = client.get(f"/api/v1/evidence/{first.json()['name']}", headers=viewer)
     assert got.status_code == 200 and got.content == png.tobytes()
+
+
+def test_evidence_older_than_the_retention_period_is_deleted(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from inference.api import prune_evidence
+
+    old, new, other = tmp_path / ("a" * 64 + ".jpg"), tmp_path / ("b" * 64 + ".png"), tmp_path / "notes.txt"
+    for p in (old, new, other):
+        p.write_bytes(b"x")
+    past = time.time() - 200 * 86400
+    os.utime(old, (past, past))
+    os.utime(other, (past, past))
+    assert prune_evidence(tmp_path, 180) == 1
+    assert not old.exists() and new.exists() and other.exists()
