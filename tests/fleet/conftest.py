@@ -3,12 +3,14 @@ and a FleetManager on a fresh database and event bus per test, recording every e
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from airspace.model import Zone
+from airspace.store import ZoneStore
 from core.db import Database
 from core.events import Event, EventBus
 from core.models import Drone
@@ -60,21 +62,23 @@ MakeFleet = Callable[..., Awaitable[tuple[FleetManager, RecordingBus]]]
 
 @pytest.fixture
 async def make_fleet(tmp_path: Path) -> AsyncIterator[MakeFleet]:
-    """make_fleet({drone_id: url}, **fleet_settings) -> (started manager, recording bus)."""
+    """make_fleet({drone_id: url}, zones=[...], **fleet_settings) -> (started manager, recording bus)."""
     made: list[tuple[FleetManager, EventBus, Database]] = []
 
-    async def make(drones: dict[str, str], zone_index: Any = None, **overrides: Any):
+    async def make(drones: dict[str, str], zones: Sequence[Zone] = (), **overrides: Any):
         db = Database(f"sqlite:///{tmp_path / f'fleet-{len(made)}.db'}")
         db.upgrade()
         with db.session() as s:
             for drone_id, url in drones.items():
                 s.add(Drone(id=drone_id, name=drone_id, connection_url=url, state="offline"))
+            if zones:
+                ZoneStore(s).put_many(zones)
         bus = EventBus(db)
         await bus.start()
         settings = FleetSettings(**{"link_lost_after_s": 1.0, "landed_idle_after_s": 1.0,
                                     "sync_interval_s": 0.5, **overrides})
         rec = RecordingBus(bus)
-        manager = FleetManager(db, rec, settings, zone_index=zone_index)
+        manager = FleetManager(db, rec, settings)
         await manager.start()
         made.append((manager, bus, db))
         return manager, rec
