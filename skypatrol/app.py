@@ -103,9 +103,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await schedules.start()
         app.state.schedules = schedules
         pruning = asyncio.create_task(_prune_evidence_periodically(settings), name="evidence-retention")
+        # --- fleet manager: vehicles over MAVSDK (fleet/manager.py) ---
+        fleet = None
+        if settings.fleet.enabled:
+            from fleet.manager import FleetManager
+
+            fleet = FleetManager(db, bus, settings.fleet)
+            await fleet.start()
+        app.state.fleet = fleet
+        # --- end fleet manager ---
         try:
             yield
         finally:
+            if fleet is not None:  # fleet manager
+                await fleet.stop()
             pruning.cancel()
             await schedules.stop()
             await watcher.stop()
