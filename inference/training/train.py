@@ -1,0 +1,252 @@
+"""Generate rendered training data, train the aerial detector, export it to ONNX.
+
+    nice -n 19 python -m inference.training.train generate --out /tmp/aerial-data --first 0 --worlds 150
+    nice -n 19 python -m inference.training.train fit --data /tmp/aerial-data --minutes 35 --out /tmp/aerial-run
+    python -m inference.training.train export --checkpoint /tmp/aerial-run/last.pt
+
+Training uses one CPU thread (`torch.set_num_threads(1)`), a fixed seed, and a wall-clock budget
+(the learning rate follows a cosine over `--minutes`); it rereads the label file as it goes, so it
+can start while `generate` is still writing. Samples: 320x320 crops (mostly around an object) of
+the letterboxed 640x384 frames, random scale 0.8-1.25, flips, 90-degree turns and colour jitter.
+Loss: CenterNet-style focal loss on Gaussian centre heat, L1 on log size, BCE on the centre offset.
+The held-out evaluation (`inference.evaluate`) uses world seeds from 100000 on; training seeds
+stay below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from inference.training.dataset import generate, read_labels
+from inference.training.model import STRIDE, AerialNet, ExportWrapper
+from inference.types import LABELS
+
+NC = len(LABELS)
+CROP = 320
+PAD_Y = 12  # 640x360 letterboxed into 640x384
+INPUT_W, INPUT_H = 640, 384
+HELD_OUT_SEEDS_FROM = 100_000
+
+
+def load_sample(root: Path, rec: dict, rng: random.Random) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    img = cv2.imread(str(root / rec["image"]))
+    img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    boxes = np.array(rec["boxes"], dtype=np.float32).reshape(-1, 4)
+    cls = np.array(rec["classes"], dtype=np.int64)
+    ign = np.array(rec["ignore"], dtype=bool)
+    s = rng.uniform(0.8, 1.25)
+    if abs(s - 1) > 0.02:
+        img = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_LINEAR if s > 1 else cv2.INTER_AREA)
+        boxes = boxes * s
+    img = cv2.copyMakeBorder(img, PAD_Y, PAD_Y, 0, 0, cv2.BORDER_CONSTANT, value=(114, 114, 114))
+    boxes[:, [1, 3]] += PAD_Y
+    h, w = img.shape[:2]
+    if h < CROP or w < CROP:
+        img = cv2.copyMakeBorder(img, 0, max(0, CROP - h), 0, max(0, CROP - w), cv2.BORDER_CONSTANT,
+                                 value=(114, 114, 114))
+        h, w = img.shape[:2]
+    good = np.nonzero(~ign)[0]
+    if len(good) and rng.random() < 0.75:
+        b = boxes[rng.choice(list(good))]
+        cx, cy = (b[0] + b[2]) / 2 + rng.uniform(-120, 120), (b[1] + b[3]) / 2 + rng.uniform(-120, 120)
+        x0, y0 = int(np.clip(cx - CROP / 2, 0, w - CROP)), int(np.clip(cy - CROP / 2, 0, h - CROP))
+    else:
+        x0, y0 = rng.randint(0, w - CROP), rng.randint(0, h - CROP)
+    img = img[y0:y0 + CROP, x0:x0 + CROP]
+    area0 = np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1e-6)
+    boxes = boxes - np.array([x0, y0, x0, y0], dtype=np.float32)
+    clipped = np.clip(boxes, 0, CROP)
+    area1 = (clipped[:, 2] - clipped[:, 0]) * (clipped[:, 3] - clipped[:, 1])
+    keep = area1 > 0
+    ign = ign | (area1 / area0 < 0.5)
+    boxes, cls, ign = clipped[keep], cls[keep], ign[keep]
+    if rng.random() < 0.5:
+        img = img[:, ::-1]
+        boxes[:, [0, 2]] = CROP - boxes[:, [2, 0]]
+    if rng.random() < 0.5:
+        img = img[::-1]
+        boxes[:, [1, 3]] = CROP - boxes[:, [3, 1]]
+    if rng.random() < 0.5:  # transpose (with the flips: any 90-degree turn)
+        img = img.transpose(1, 0, 2)
+        boxes = boxes[:, [1, 0, 3, 2]]
+    img = img.astype(np.float32)
+    gain = np.array([rng.uniform(0.85, 1.15) for _ in range(3)], dtype=np.float32) * rng.uniform(0.75, 1.25)
+    img = img * gain + rng.uniform(-20, 20)
+    if rng.random() < 0.2:
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.4, 1.2))
+    if rng.random() < 0.3:
+        img = img + np.random.default_rng(rng.randint(0, 2**31)).normal(0, rng.uniform(2, 8), img.shape)
+    img = np.clip(img, 0, 255) / 255.0
+    return np.ascontiguousarray(img.transpose(2, 0, 1), dtype=np.float32), boxes, cls, ign
+
+
+def build_targets(boxes: np.ndarray, cls: np.ndarray, ign: np.ndarray, size: int = CROP) -> dict[str, np.ndarray]:
+    g = size // STRIDE
+    heat = np.zeros((NC, g, g), np.float32)
+    negw = np.ones((g, g), np.float32)
+    reg = np.zeros((4, g, g), np.float32)
+    regw = np.zeros((2, g, g), np.float32)  # offset weight, size weight
+    ys, xs = np.mgrid[0:g, 0:g].astype(np.float32)
+    for b, c, ig in zip(boxes, cls, ign, strict=True):
+        x1, y1, x2, y2 = b / STRIDE
+        if ig:
+            negw[max(0, int(y1)):math.ceil(y2), max(0, int(x1)):math.ceil(x2)] = 0.0
+            continue
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        bw, bh = max(x2 - x1, 0.25), max(y2 - y1, 0.25)
+        ix, iy = min(int(cx), g - 1), min(int(cy), g - 1)
+        sx, sy = max(0.5, 0.54 * bw / 6 * 2), max(0.5, 0.54 * bh / 6 * 2)
+        gauss = np.exp(-((xs - ix) ** 2) / (2 * sx * sx) - ((ys - iy) ** 2) / (2 * sy * sy))
+        heat[c] = np.maximum(heat[c], gauss)
+        heat[c, iy, ix] = 1.0
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                yy, xx = iy + dy, ix + dx
+                if 0 <= yy < g and 0 <= xx < g:
+                    reg[2, yy, xx], reg[3, yy, xx] = math.log(bw), math.log(bh)
+                    regw[1, yy, xx] = 1.0 if (dx, dy) == (0, 0) else 0.5
+        reg[0, iy, ix], reg[1, iy, ix] = cx - ix, cy - iy
+        regw[0, iy, ix] = 1.0
+    return {"heat": heat, "negw": negw, "reg": reg, "regw": regw}
+
+
+def loss_fn(cls_out: torch.Tensor, box_out: torch.Tensor, t: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
+    p = torch.sigmoid(cls_out).clamp(1e-4, 1 - 1e-4)
+    gt = t["heat"]
+    pos = gt.eq(1).float()
+    neg = (1 - pos) * t["negw"].unsqueeze(1)
+    pos_loss = -(torch.log(p) * (1 - p) ** 2 * pos).sum()
+    neg_loss = -(torch.log(1 - p) * p**2 * (1 - gt) ** 4 * neg).sum()
+    npos = pos.sum().clamp(min=1.0)
+    focal = (pos_loss + neg_loss) / npos
+    ow, sw = t["regw"][:, 0:1], t["regw"][:, 1:2]
+    off = (F.binary_cross_entropy_with_logits(box_out[:, :2], t["reg"][:, :2], reduction="none") * ow).sum() / npos
+    size_l1 = F.smooth_l1_loss(box_out[:, 2:], t["reg"][:, 2:], reduction="none", beta=0.2)
+    size = (size_l1 * sw).sum() / sw.sum().clamp(min=1)
+    total = focal + off + 2.0 * size
+    return total, {"focal": float(focal.detach()), "off": float(off.detach()), "size": float(size.detach())}
+
+
+def fit(data: Path, out: Path, minutes: float, batch: int, lr: float, seed: int, resume: Path | None) -> None:
+    torch.set_num_threads(1)
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    net = AerialNet(NC)
+    if resume is not None:
+        net.load_state_dict(torch.load(resume, map_location="cpu")["model"])
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
+    labels: list[dict] = []
+    start = time.monotonic()
+    budget = minutes * 60.0
+    step = 0
+    last_save = start
+    log = (out / "log.jsonl").open("a", encoding="utf-8")
+    while True:
+        elapsed = time.monotonic() - start
+        if elapsed >= budget:
+            break
+        if step % 50 == 0:
+            labels = read_labels(data)
+            while not labels:
+                time.sleep(5)
+                labels = read_labels(data)
+        frac = elapsed / budget
+        cur = lr * min(1.0, (step + 1) / 100) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
+        for gr in opt.param_groups:
+            gr["lr"] = cur
+        imgs, targets = [], []
+        for _ in range(batch):
+            img, b, c, ig = load_sample(data, rng.choice(labels), rng)
+            imgs.append(img)
+            targets.append(build_targets(b, c, ig))
+        x = torch.from_numpy(np.stack(imgs))
+        t = {k: torch.from_numpy(np.stack([d[k] for d in targets])) for k in targets[0]}
+        net.train()
+        c_out, b_out = net(x)
+        loss, parts = loss_fn(c_out, b_out, t)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+        opt.step()
+        step += 1
+        if step % 20 == 0:
+            rec = {"step": step, "s": round(elapsed), "lr": cur, "loss": float(loss), **parts, "frames": len(labels)}
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            print(rec, flush=True)
+        if time.monotonic() - last_save > 120:
+            torch.save({"model": net.state_dict(), "step": step}, out / "last.pt")
+            last_save = time.monotonic()
+    torch.save({"model": net.state_dict(), "step": step}, out / "last.pt")
+    print(f"done: {step} steps", flush=True)
+
+
+def export(checkpoint: Path, onnx_path: Path, classes_path: Path) -> None:
+    import onnx
+
+    torch.set_num_threads(1)
+    net = AerialNet(NC)
+    net.load_state_dict(torch.load(checkpoint, map_location="cpu")["model"])
+    net.eval()
+    onnx_path.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(ExportWrapper(net), torch.zeros(1, 3, INPUT_H, INPUT_W), str(onnx_path), opset_version=17,
+                      input_names=["images"], output_names=["output0"], dynamo=False)
+    model = onnx.load(str(onnx_path))
+    meta = {"names": str(dict(enumerate(LABELS))), "imgsz": str([INPUT_H, INPUT_W]), "stride": str(STRIDE),
+            "description": "SkyPatrol compact aerial detector (trained on rendered scenes only)",
+            "author": "SkyPatrol", "task": "detect"}
+    for k, v in meta.items():
+        p = model.metadata_props.add()
+        p.key, p.value = k, v
+    onnx.save(model, str(onnx_path))
+    classes_path.write_text(json.dumps({str(i): label for i, label in enumerate(LABELS)}, indent=1) + "\n",
+                            encoding="utf-8")
+    print(f"{onnx_path}: {onnx_path.stat().st_size / 1e6:.2f} MB")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(prog="python -m inference.training.train")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("generate")
+    g.add_argument("--out", type=Path, required=True)
+    g.add_argument("--first", type=int, default=0)
+    g.add_argument("--worlds", type=int, default=150)
+    g.add_argument("--views", type=int, default=24)
+    f = sub.add_parser("fit")
+    f.add_argument("--data", type=Path, required=True)
+    f.add_argument("--out", type=Path, required=True)
+    f.add_argument("--minutes", type=float, default=35.0)
+    f.add_argument("--batch", type=int, default=16)
+    f.add_argument("--lr", type=float, default=3e-3)
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--resume", type=Path)
+    e = sub.add_parser("export")
+    e.add_argument("--checkpoint", type=Path, required=True)
+    models = Path(__file__).resolve().parents[1] / "models"
+    e.add_argument("--onnx", type=Path, default=models / "skypatrol-aerial.onnx")
+    e.add_argument("--classes", type=Path, default=models / "skypatrol-aerial.classes.json")
+    a = ap.parse_args()
+    if a.cmd == "generate":
+        if a.first + a.worlds > HELD_OUT_SEEDS_FROM:
+            raise SystemExit(f"training world seeds must stay below {HELD_OUT_SEEDS_FROM} (held out)")
+        n = generate(a.out, range(a.first, a.first + a.worlds), a.views)
+        print(f"{n} frames in {a.out}")
+    elif a.cmd == "fit":
+        fit(a.data, a.out, a.minutes, a.batch, a.lr, a.seed, a.resume)
+    else:
+        export(a.checkpoint, a.onnx, a.classes)
+
+
+if __name__ == "__main__":
+    main()
