@@ -71,6 +71,46 @@ def drone_rm(drone_id: Annotated[str, typer.Argument()], server: ServerOpt = DEF
     ApiClient(server, token).delete(f"/api/v1/drones/{drone_id}")
 
 
+def _drone_command(drone_id: str, command: str, server: str, token: str | None) -> None:
+    out = ApiClient(server, token).post(f"/api/v1/drones/{drone_id}/commands/{command}")
+    print(json.dumps(out))
+
+
+@drone_app.command("rtl")
+def drone_rtl(drone_id: Annotated[str, typer.Argument()], server: ServerOpt = DEFAULT_SERVER,
+              token: TokenOpt = None) -> None:
+    """Send a flying drone home (exit 1 with the reason when refused)."""
+    _drone_command(drone_id, "rtl", server, token)
+
+
+@drone_app.command("land")
+def drone_land(drone_id: Annotated[str, typer.Argument()], server: ServerOpt = DEFAULT_SERVER,
+               token: TokenOpt = None) -> None:
+    """Land a drone where it is."""
+    _drone_command(drone_id, "land", server, token)
+
+
+@drone_app.command("pause")
+def drone_pause(drone_id: Annotated[str, typer.Argument()], server: ServerOpt = DEFAULT_SERVER,
+                token: TokenOpt = None) -> None:
+    """Pause a drone's mission: it holds where it is."""
+    _drone_command(drone_id, "pause", server, token)
+
+
+@drone_app.command("resume")
+def drone_resume(drone_id: Annotated[str, typer.Argument()], server: ServerOpt = DEFAULT_SERVER,
+                 token: TokenOpt = None) -> None:
+    """Resume a paused mission from its current item."""
+    _drone_command(drone_id, "resume", server, token)
+
+
+@drone_app.command("telemetry")
+def drone_telemetry(drone_id: Annotated[str, typer.Argument()], server: ServerOpt = DEFAULT_SERVER,
+                    token: TokenOpt = None) -> None:
+    """The drone's latest telemetry and state, as JSON."""
+    print(json.dumps(ApiClient(server, token).get(f"/api/v1/drones/{drone_id}/telemetry")))
+
+
 schedule_app = typer.Typer(help="Schedules on a running server.", no_args_is_help=True)
 
 

@@ -30,6 +30,7 @@ from fleet.vehicle import (
     MissionProgress,
     Position,
     Vehicle,
+    VehicleConnection,
     VelocityNed,
 )
 
@@ -138,6 +139,7 @@ class DroneLink:
         self.manager = manager
         self.id = drone_id
         self.url = url
+        self.connection = VehicleConnection(url)
         self.vehicle: Vehicle | None = None
         self.sm = DroneStateMachine(drone_id)
         self.tel = TelemetrySnapshot()
@@ -167,16 +169,16 @@ class DroneLink:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._streams = []
-        vehicle, self.vehicle = self.vehicle, None
-        if vehicle is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(vehicle.close(), 10)
+        self.vehicle = None
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.connection.close(), 10)
 
     async def _run(self) -> None:
         s = self.manager.settings
         while self.vehicle is None:
             try:
-                self.vehicle = await Vehicle.connect(self.url, s.connect_timeout_s)
+                await self.connection.open(s.connect_timeout_s)
+                self.vehicle = Vehicle(self.connection)
             except Unavailable as exc:
                 log.info("drone %s: %s; retrying in %g s", self.id, exc.message, s.reconnect_interval_s)
                 await asyncio.sleep(s.reconnect_interval_s)

@@ -35,19 +35,22 @@ class VehicleConnection:
         return self._system is not None
 
     async def open(self, timeout_s: float = 20.0) -> System:
-        """Listen or dial on `url` and wait for the first autopilot; `Unavailable` when none comes."""
+        """Listen or dial on `url` and wait for the first autopilot; `Unavailable` when none comes.
+
+        After a timeout the link stays open (a udpin port stays bound), so calling again waits on.
+        """
         if self._system is not None:
             return self._system
-        mavsdk = self._mavsdk or Mavsdk(Configuration.create_with_component_type(ComponentType.GROUND_STATION))
-        self._mavsdk = mavsdk
-        try:
-            if not getattr(self, "_added", False):
-                await mavsdk.add_any_connection(self.url)
-                self._added = True
-            system = await mavsdk.first_autopilot(timeout_s=timeout_s)
-        except (MavsdkError, OSError) as exc:
-            await self.close()
-            raise Unavailable(f"cannot open vehicle link {self.url}: {exc}") from None
+        if self._mavsdk is None:
+            self._mavsdk = Mavsdk(Configuration.create_with_component_type(ComponentType.GROUND_STATION))
+            try:
+                await self._mavsdk.add_any_connection(self.url)
+            except BaseException as exc:
+                await self.close()
+                if isinstance(exc, MavsdkError | OSError):
+                    raise Unavailable(f"cannot open vehicle link {self.url}: {exc}") from None
+                raise
+        system = await self._mavsdk.first_autopilot(timeout_s=timeout_s)
         if system is None:
             raise Unavailable(f"no autopilot on {self.url} within {timeout_s:g} s")
         self._system = system
@@ -69,7 +72,6 @@ class VehicleConnection:
 
     async def close(self) -> None:
         mavsdk, self._mavsdk, self._system = self._mavsdk, None, None
-        self._added = False
         if mavsdk is not None:
             # destroy() joins MAVSDK's threads: keep it off the event loop.
             await asyncio.to_thread(mavsdk.destroy)
