@@ -1,0 +1,374 @@
+"""The dispatcher: a run goes from scheduled to completed, or stops with a reason.
+
+`scheduled -> planning -> filing -> approved -> assigned -> uploading -> flying -> returning ->
+completed`, or `rejected | aborted | failed` with the reason. Every transition is stored on the
+run (the `missions` row) and published as `skypatrol.mission.<state>.v1`. Filing goes through the
+airspace authority (its deadline rules apply; the idempotency key is the run id, so a restart
+never files twice). Assignment picks a drone that is idle, connected, healthy, has battery for the
+sortie with reserve and is nearest to the start; the database refuses a second active run for a
+drone (a partial unique index), so no drone is ever double-booked, whatever the process does.
+After a restart, runs in the air are re-attached to their drones; runs not yet flying go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from airspace.authority import AirspaceAuthority, IntentRequest, IntentState, PositionReport
+from airspace.intent import intent_volumes
+from airspace.route import route_from_mission
+from core.db import Database
+from core.errors import BadInput, NotFound, Refused, SkyPatrolError, Unavailable
+from core.events import EventSink
+from core.models import Drone, Mission, Plan
+from fleet.manager import FleetManager
+from fleet.state import DroneState
+from geo import distance_m
+from missions.formats.qgc_plan import parse_plan_document
+from missions.items import MissionPlan
+
+log = logging.getLogger(__name__)
+S = DroneState
+ACTIVE = ("assigned", "uploading", "flying", "returning")
+TERMINAL = ("completed", "rejected", "aborted", "failed", "missed")
+
+
+@dataclass
+class DispatchSettings:
+    operator_id: str = "skypatrol"
+    cruise_m_s: float = 8.0
+    battery_reserve: float = 0.25  # fraction kept at landing
+    battery_per_minute: float = 0.035  # fraction used per minute of flight (from the drone model)
+    approval_timeout_s: float = 600.0
+    flight_timeout_s: float = 3600.0  # wall clock
+    report_interval_s: float = 1.0
+
+
+def plan_of_run(doc: dict[str, Any], sortie: int = 0) -> MissionPlan:
+    """The MissionPlan a run flies, from a stored plan document (`{"sorties": [{"plan": ...}]}`)."""
+    sorties = doc.get("sorties") or []
+    if not 0 <= sortie < len(sorties):
+        raise BadInput(f"the plan has no sortie {sortie + 1}")
+    return parse_plan_document(sorties[sortie]["plan"], f"sortie {sortie + 1}")
+
+
+def route_length_m(plan: MissionPlan) -> float:
+    pts = [(i.lat, i.lon) for i in plan.items if i.is_positional]
+    return sum(distance_m(a[0], a[1], b[0], b[1]) for a, b in itertools.pairwise(pts))
+
+
+class Dispatcher:
+    def __init__(self, db: Database, bus: EventSink, fleet: FleetManager, authority: AirspaceAuthority,
+                 settings: DispatchSettings | None = None) -> None:
+        self.db = db
+        self.bus = bus
+        self.fleet = fleet
+        self.authority = authority
+        self.settings = settings or DispatchSettings()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._abort: dict[str, str] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Take up every run that is neither finished nor waiting for its time."""
+        for run_id in await asyncio.to_thread(self._open_runs):
+            self.submit(run_id)
+
+    async def stop(self) -> None:
+        for t in self._tasks.values():
+            t.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        self._tasks.clear()
+
+    def _open_runs(self) -> list[str]:
+        with self.db.session() as s:
+            q = select(Mission.id).where(Mission.state.not_in(TERMINAL), Mission.state != "scheduled")
+            return list(s.execute(q).scalars())
+
+    def submit(self, run_id: str) -> None:
+        if run_id not in self._tasks or self._tasks[run_id].done():
+            self._tasks[run_id] = asyncio.create_task(self._drive(run_id), name=f"run-{run_id}")
+
+    async def on_run(self, run_id: str) -> None:
+        """The scheduler's hook: a run was created for an occurrence that is due."""
+        self.submit(run_id)
+
+    async def wait(self, run_id: str) -> None:
+        task = self._tasks.get(run_id)
+        if task is not None:
+            await asyncio.shield(task)
+
+    # -- pilot control -----------------------------------------------------------------------
+    async def abort(self, run_id: str, reason: str = "aborted by a pilot") -> dict[str, Any]:
+        run = await asyncio.to_thread(self._get, run_id)
+        if run.state in TERMINAL:
+            raise Refused(f"run {run_id} is {run.state} already")
+        self._abort[run_id] = reason
+        if run.drone_id and run.state in ("flying", "returning"):
+            with contextlib.suppress(Refused):
+                await self.fleet.command(run.drone_id, "rtl")
+        elif run_id not in self._tasks or self._tasks[run_id].done():
+            await self._set(run_id, "aborted", reason)
+        return {"run_id": run_id, "state": run.state, "aborting": True}
+
+    async def pause(self, run_id: str) -> dict[str, Any]:
+        run = await asyncio.to_thread(self._get, run_id)
+        if run.state != "flying" or not run.drone_id:
+            raise Refused(f"run {run_id} is {run.state}: only a flying run can be paused")
+        return await self.fleet.command(run.drone_id, "pause")
+
+    async def resume(self, run_id: str) -> dict[str, Any]:
+        run = await asyncio.to_thread(self._get, run_id)
+        if run.state != "flying" or not run.drone_id:
+            raise Refused(f"run {run_id} is {run.state}: only a flying run can be resumed")
+        return await self.fleet.command(run.drone_id, "resume")
+
+    # -- the run -----------------------------------------------------------------------------
+    async def _drive(self, run_id: str) -> None:
+        try:
+            run = await asyncio.to_thread(self._get, run_id)
+            if run.state in ("flying", "returning") and run.drone_id:
+                intent_id = (run.doc or {}).get("intent_id")
+                await self._fly(run_id, run.drone_id, intent_id, reattached=True)
+                return
+            if run.state == "assigned" or run.state == "uploading":
+                await self._release(run_id)
+            plan = await self._planning(run_id, run)
+            booked = await self._file_and_assign(run_id, run, plan)
+            if booked is None:
+                return
+            drone_id, intent_id = booked
+            await self._set(run_id, "uploading", None, drone_id=drone_id)
+            await self.fleet.upload_mission(drone_id, plan, mission_id=run_id)
+            await asyncio.to_thread(self.authority.activate, intent_id)
+            self._check_abort(run_id)
+            await self.fleet.arm_and_start(drone_id)
+            await self._set(run_id, "flying", None, started_at=datetime.now(UTC), event="started")
+            await self._fly(run_id, drone_id, intent_id)
+        except asyncio.CancelledError:
+            raise
+        except _Stop as stop:
+            await self._set(run_id, stop.state, stop.reason)
+        except SkyPatrolError as exc:
+            await self._set(run_id, "failed", exc.message)
+        except Exception as exc:
+            log.exception("run %s", run_id)
+            await self._set(run_id, "failed", f"internal error: {type(exc).__name__}: {exc}")
+
+    async def _planning(self, run_id: str, run: Mission) -> MissionPlan:
+        await self._set(run_id, "planning", None)
+        if run.plan_id is None:
+            raise _Stop("failed", "the run has no plan")
+        doc = await asyncio.to_thread(self._plan_doc, run.plan_id)
+        return plan_of_run(doc, int((run.doc or {}).get("sortie", 0)))
+
+    async def _file_and_assign(self, run_id: str, run: Mission, plan: MissionPlan) -> tuple[str, str] | None:
+        """File for the best drone (the filing names it), then book it; if another run took the drone
+        meanwhile, the intent is cancelled and the next drone is tried."""
+        self._check_abort(run_id)
+        readiness = await asyncio.to_thread(self.authority.dispatch_readiness)
+        if not readiness.ok:
+            raise _Stop("failed", f"not dispatched: {readiness.reason}")
+        tried: set[str] = set()
+        while True:
+            candidates = [d for d in self._candidates(plan) if d not in tried]
+            if not candidates:
+                raise _Stop("failed", "no drone available: " + (self._why_none(plan) or "none connected"))
+            drone_id = candidates[0]
+            tried.add(drone_id)
+            intent_id = await self._filing(run_id, run, plan, drone_id)
+            if intent_id is None:
+                return None
+            if await asyncio.to_thread(self._book, run_id, drone_id):
+                await self._set(run_id, "assigned", None, drone_id=drone_id, event_data={"drone_id": drone_id})
+                return drone_id, intent_id
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.authority.cancel, intent_id)
+
+    async def _filing(self, run_id: str, run: Mission, plan: MissionPlan, drone_id: str) -> str | None:
+        await self._set(run_id, "filing", None, event_data={"drone_id": drone_id})
+        home_amsl = plan.home_alt_amsl_m or 0.0
+        route = route_from_mission(plan, home_amsl)
+        now = datetime.now(UTC)
+        start = max(now, run.planned_start.replace(tzinfo=UTC)) if run.planned_start else now
+        registration = await asyncio.to_thread(self._registration, drone_id)
+        request = IntentRequest(operator_id=self.settings.operator_id, drone_id=drone_id, registration=registration,
+                                mission_id=run_id, home_amsl_m=home_amsl,
+                                volumes=intent_volumes(route, home_amsl, start, speed_m_s=self.settings.cruise_m_s))
+        intent = await asyncio.to_thread(self.authority.file_intent, request, f"{run_id}:{drone_id}")
+        deadline = asyncio.get_running_loop().time() + self.settings.approval_timeout_s
+        while intent.state is IntentState.PENDING and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(1.0)
+            self._check_abort(run_id)
+            intent = await asyncio.to_thread(self.authority.get_intent, intent.id)
+        if intent.state is not IntentState.ACCEPTED:
+            reasons = "; ".join(r.message for r in intent.reasons) or intent.state.value
+            await self._set(run_id, "rejected", reasons, doc={"intent_id": intent.id})
+            return None
+        await self._set(run_id, "approved", None, doc={"intent_id": intent.id})
+        return intent.id
+
+    def _battery_needed(self, plan: MissionPlan) -> float:
+        minutes = (route_length_m(plan) / self.settings.cruise_m_s) / 60.0 + 2.0
+        return self.settings.battery_reserve + minutes * self.settings.battery_per_minute
+
+    def _candidates(self, plan: MissionPlan) -> list[str]:
+        """Drones able to fly the sortie now, nearest to its start first."""
+        positional = [i for i in plan.items if i.is_positional]
+        if not positional:
+            raise _Stop("failed", "the plan has no positions to fly")
+        start = positional[0]
+        need = self._battery_needed(plan)
+        out = []
+        for drone_id, link in self.fleet.links.items():
+            snap = link.snapshot()
+            battery = snap["battery_remaining"]
+            if (link.sm.state is S.IDLE and snap["connected"] and snap["health_ok"] is not False
+                    and battery is not None and battery >= need and snap["lat"] is not None):
+                out.append((float(distance_m(snap["lat"], snap["lon"], start.lat, start.lon)), drone_id))
+        return [d for _, d in sorted(out)]
+
+    def _why_none(self, plan: MissionPlan) -> str:
+        need = self._battery_needed(plan)
+        why = []
+        for drone_id, link in self.fleet.links.items():
+            snap = link.snapshot()
+            if link.sm.state is not S.IDLE or not snap["connected"]:
+                why.append(f"{drone_id}: {link.sm.state.value}")
+            elif snap["health_ok"] is False:
+                why.append(f"{drone_id}: health checks failing")
+            elif (snap["battery_remaining"] or 0.0) < need:
+                why.append(f"{drone_id}: battery {snap['battery_remaining']} < {need:.2f} needed")
+        return "; ".join(why)
+
+    async def _fly(self, run_id: str, drone_id: str, intent_id: str | None, reattached: bool = False) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.flight_timeout_s
+        was_airborne = reattached
+        returning = False
+        last_report = 0.0
+        while loop.time() < deadline:
+            await asyncio.sleep(0.25)
+            try:
+                link = self.fleet.link(drone_id)
+            except Unavailable:
+                continue
+            state = link.sm.state
+            snap = link.snapshot()
+            if state in (S.AIRBORNE, S.RETURNING):
+                was_airborne = True
+                if intent_id and loop.time() - last_report >= self.settings.report_interval_s and snap["lat"]:
+                    last_report = loop.time()
+                    report = PositionReport(intent_id=intent_id, drone_id=drone_id, time=datetime.now(UTC),
+                                            lat=snap["lat"], lon=snap["lon"], alt_amsl_m=snap["alt_amsl_m"] or 0.0)
+                    with contextlib.suppress(Exception):
+                        await asyncio.to_thread(self.authority.report_positions, [report])
+            if state is S.RETURNING and not returning:
+                returning = True
+                await self._set(run_id, "returning", None)
+            if was_airborne and state in (S.LANDED, S.IDLE):
+                break
+            if state is S.FAULT:
+                raise _Stop("failed", "the drone reported a fault")
+        else:
+            raise _Stop("failed", "the flight did not end within the time allowed")
+        if intent_id:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.authority.end, intent_id)
+        link = self.fleet.link(drone_id)
+        m = link.mission
+        last = m.total - 1
+        complete = m.total > 0 and ((m.current is not None and m.current >= last) or len(m.reached) >= last)
+        if run_id in self._abort:
+            await self._set(run_id, "aborted", self._abort.pop(run_id), ended_at=datetime.now(UTC))
+        elif complete:
+            await self._set(run_id, "completed", None, ended_at=datetime.now(UTC),
+                            event_data={"reached": len(m.reached), "total": m.total})
+        else:
+            await self._set(run_id, "failed", f"landed after item {m.current} of {m.total} (failsafe or pilot)",
+                            ended_at=datetime.now(UTC))
+
+    # -- storage -----------------------------------------------------------------------------
+    def _check_abort(self, run_id: str) -> None:
+        if run_id in self._abort:
+            raise _Stop("aborted", self._abort.pop(run_id))
+
+    def _get(self, run_id: str) -> Mission:
+        with self.db.session() as s:
+            run = s.get(Mission, run_id)
+            if run is None:
+                raise NotFound(f"run {run_id} not found")
+            return run
+
+    def _registration(self, drone_id: str) -> str | None:
+        with self.db.session() as s:
+            d = s.get(Drone, drone_id)
+            return d.registration_no if d is not None else None
+
+    def _plan_doc(self, plan_id: str) -> dict[str, Any]:
+        with self.db.session() as s:
+            plan = s.get(Plan, plan_id)
+            if plan is None:
+                raise _Stop("failed", f"plan {plan_id} no longer exists")
+            return dict(plan.doc)
+
+    def _book(self, run_id: str, drone_id: str) -> bool:
+        """Assign the drone to the run; the database refuses if the drone has an active run."""
+        try:
+            with self.db.session() as s:
+                run = s.get(Mission, run_id)
+                assert run is not None
+                run.drone_id, run.state = drone_id, "assigned"
+            return True
+        except IntegrityError:
+            return False
+
+    async def _release(self, run_id: str) -> None:
+        """A run interrupted between assignment and take-off starts its assignment again."""
+        def release() -> None:
+            with self.db.session() as s:
+                run = s.get(Mission, run_id)
+                if run is not None:
+                    run.drone_id, run.state = None, "approved"
+        await asyncio.to_thread(release)
+
+    async def _set(self, run_id: str, state: str, reason: str | None, *, drone_id: str | None = None,
+                   started_at: datetime | None = None, ended_at: datetime | None = None,
+                   doc: dict[str, Any] | None = None, event: str | None = None,
+                   event_data: dict[str, Any] | None = None) -> None:
+        def write() -> Mission:
+            with self.db.session() as s:
+                run = s.get(Mission, run_id)
+                if run is None:
+                    raise NotFound(f"run {run_id} not found")
+                run.state, run.reason = state, reason
+                if drone_id is not None:
+                    run.drone_id = drone_id
+                if started_at is not None:
+                    run.started_at = started_at
+                if ended_at is not None:
+                    run.ended_at = ended_at
+                if doc:
+                    run.doc = {**(run.doc or {}), **doc}
+                return run
+
+        run = await asyncio.to_thread(write)
+        data = {"run_id": run_id, "state": state, "reason": reason, "drone_id": run.drone_id,
+                "plan_id": run.plan_id, "schedule_id": run.schedule_id, **(event_data or {})}
+        await self.bus.publish(f"skypatrol.mission.{event or state}.v1", data, subject=run_id)
+
+
+class _Stop(Exception):
+    def __init__(self, state: str, reason: str) -> None:
+        super().__init__(reason)
+        self.state, self.reason = state, reason
+
