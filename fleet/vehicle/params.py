@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from mavsdk.asyncio import System
 from mavsdk.asyncio.plugins.param import ParamAsync, ParamError
 
-from core.errors import Refused
-from fleet.vehicle.errors import result_name, vehicle_call
+from fleet.vehicle.errors import result_name, vehicle_call, vehicle_error
 
 
 class VehicleParams:
@@ -30,8 +29,7 @@ class VehicleParams:
             return
         except ParamError as exc:
             if result_name(exc) != "WRONG_TYPE" or (as_int is False and not float(value).is_integer()):
-                raise Refused(f"vehicle refused {name}={value}: {result_name(exc)}",
-                              {"param": name, "result": result_name(exc)}) from None
+                raise vehicle_error(f"{name}={value}", exc) from None
         await vehicle_call(f"set {name}", self._set_typed(name, value, not as_int))
 
     async def _set_typed(self, name: str, value: int | float, as_int: bool) -> None:

@@ -25,7 +25,13 @@ class Vehicle:
     async def connect(cls, url: str, timeout_s: float = 20.0) -> Vehicle:
         """Open `url` and wait for its autopilot; `core.errors.Unavailable` when none answers."""
         connection = VehicleConnection(url)
-        await connection.open(timeout_s)
+        try:
+            await connection.open(timeout_s)
+        except BaseException:
+            # Destroy MAVSDK here: left to the garbage collector it may be destroyed on one of its
+            # own threads, which aborts the process.
+            await connection.close()
+            raise
         return cls(connection)
 
     async def upload_plan(self, plan: MissionPlan) -> int:
