@@ -104,6 +104,7 @@ class Settings(BaseSettings):
     hub_url: str = "http://127.0.0.1:8600"
     hub_port: int = 8600  # where `skypatrol run` serves its embedded reference hub
     operator_id: str = "skypatrol"
+    sim_base_port: int = 14540  # the main job's simulated fleet: drone i on udp port sim_base_port + i
     authority_poll_s: float = 2.0
     fleet: FleetSettings = Field(default_factory=FleetSettings)
 

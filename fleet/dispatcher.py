@@ -90,9 +90,12 @@ class Dispatcher:
         self._tasks.clear()
 
     def _open_runs(self) -> list[str]:
+        """Runs under way, and scheduled runs already due (created just before a restart)."""
+        now = datetime.now(UTC)
         with self.db.session() as s:
-            q = select(Mission.id).where(Mission.state.not_in(TERMINAL), Mission.state != "scheduled")
-            return list(s.execute(q).scalars())
+            rows = s.execute(select(Mission).where(Mission.state.not_in(TERMINAL))).scalars()
+            return [m.id for m in rows if m.state != "scheduled"
+                    or (m.planned_start is not None and m.planned_start.replace(tzinfo=UTC) <= now)]
 
     def submit(self, run_id: str) -> None:
         if run_id not in self._tasks or self._tasks[run_id].done():

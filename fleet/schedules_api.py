@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.auth import Principal, require_role
 from core.db import get_session
-from core.errors import NotFound, Unavailable
-from core.models import Mission, Schedule
+from core.errors import BadInput, NotFound, Unavailable
+from core.models import Mission, Plan, Schedule
 from fleet.schedules import ScheduleService, ScheduleSpec, next_runs
 
 router = APIRouter(tags=["schedules"])
@@ -142,6 +143,69 @@ def get_run(run_id: Annotated[str, Path(max_length=64)], session: Session = Depe
     if m is None:
         raise NotFound(f"run {run_id} not found")
     return _run(m)
+
+
+class RunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    plan_id: str = Field(min_length=1, max_length=64)
+    sortie: int = Field(default=1, ge=1, le=100)
+
+
+def dispatcher_of(request: Request):  # type: ignore[no-untyped-def]
+    d = getattr(request.app.state, "dispatcher", None)
+    if d is None:
+        raise Unavailable("the dispatcher is not running (fleet disabled)")
+    return d
+
+
+@router.post("/api/v1/missions", status_code=201, response_model=RunOut, summary="Fly a stored plan now")
+async def create_run(request: Request, body: RunCreate,
+                     principal: Principal = Depends(require_role("pilot"))) -> RunOut:
+    dispatcher = dispatcher_of(request)
+    run_id = "run-" + secrets.token_hex(6)
+
+    def create() -> Mission:
+        with request.app.state.db.session() as s:
+            if s.get(Plan, body.plan_id) is None:
+                raise BadInput(f"plan {body.plan_id} does not exist")
+            m = Mission(id=run_id, plan_id=body.plan_id, state="scheduled", planned_start=datetime.now(UTC),
+                        doc={"sortie": body.sortie - 1})
+            s.add(m)
+            audit.record(s, principal, "run.create", "mission", run_id, {"plan_id": body.plan_id})
+            return m
+
+    m = await asyncio.to_thread(create)
+    await request.app.state.bus.publish("skypatrol.mission.scheduled.v1",
+                                        {"run_id": run_id, "plan_id": body.plan_id, "by": principal.name},
+                                        subject=run_id)
+    dispatcher.submit(run_id)
+    return _run(m)
+
+
+@router.post("/api/v1/missions/{run_id}/{action}", summary="Abort (return home), pause or resume a run")
+async def control_run(request: Request, run_id: Annotated[str, Path(max_length=64)],
+                      action: Annotated[str, Path(pattern="^(abort|pause|resume)$")],
+                      principal: Principal = Depends(require_role("pilot"))) -> dict[str, Any]:
+    dispatcher = dispatcher_of(request)
+    result = await getattr(dispatcher, action)(run_id)
+
+    def record() -> None:
+        with request.app.state.db.session() as s:
+            audit.record(s, principal, f"run.{action}", "mission", run_id, None)
+
+    await asyncio.to_thread(record)
+    return result
+
+
+@router.get("/api/v1/missions/{run_id}/report", summary="The run's report: track, distance, duration, events")
+def run_report_json(run_id: Annotated[str, Path(max_length=64)], session: Session = Depends(get_session),
+                    _: Principal = Depends(require_role("viewer"))) -> dict[str, Any]:
+    from fleet.report import run_report
+
+    m = session.get(Mission, run_id)
+    if m is None:
+        raise NotFound(f"run {run_id} not found")
+    return run_report(session, m)
 
 
 def _run(m: Mission) -> RunOut:

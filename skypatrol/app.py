@@ -103,6 +103,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await schedules.start()
         app.state.schedules = schedules
         pruning = asyncio.create_task(_prune_evidence_periodically(settings), name="evidence-retention")
+        if settings.fleet.enabled:
+            from fleet.mavsdk_log import route_mavsdk_log
+
+            route_mavsdk_log()
         # --- fleet manager: vehicles over MAVSDK (fleet/manager.py) ---
         fleet = None
         if settings.fleet.enabled:
@@ -112,9 +116,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await fleet.start()
         app.state.fleet = fleet
         # --- end fleet manager ---
+        dispatcher = None
+        if fleet is not None:
+            from fleet.dispatcher import Dispatcher, DispatchSettings
+
+            dispatcher = Dispatcher(db, bus, fleet, authority, DispatchSettings(operator_id=settings.operator_id))
+            schedules.on_run = dispatcher.on_run
+            await dispatcher.start()
+        app.state.dispatcher = dispatcher
         try:
             yield
         finally:
+            if dispatcher is not None:
+                await dispatcher.stop()
             if fleet is not None:  # fleet manager
                 await fleet.stop()
             pruning.cancel()

@@ -74,7 +74,7 @@ def root(
 
 
 def _serve(host: str | None, port: int | None, banner_token: str | None = None, settings=None,  # type: ignore[no-untyped-def]
-           extra_apps: list[tuple[object, int]] | None = None) -> None:
+           extra_apps: list[tuple[object, int]] | None = None, after_start=None, quiet: bool = False) -> int:
     """Serve the API (and any extra apps, each on its own port) until interrupted."""
     import asyncio
     import contextlib
@@ -89,7 +89,9 @@ def _serve(host: str | None, port: int | None, banner_token: str | None = None, 
     application = create_app(settings)
     if banner_token:
         print(f"SkyPatrol on http://{host}:{port}  (admin token: {banner_token})", flush=True)
-    servers = [uvicorn.Server(uvicorn.Config(application, host=host, port=port, log_level="info",
+    # quiet: stdout is for the job's own output (`run --json`), so the server logs warnings only, to stderr.
+    level = "warning" if quiet else "info"
+    servers = [uvicorn.Server(uvicorn.Config(application, host=host, port=port, log_level=level, access_log=not quiet,
                                              timeout_graceful_shutdown=10, ws="websockets-sansio"))]
     class _Companion(uvicorn.Server):
         """A server that leaves signals to the main one and stops when it does."""
@@ -100,22 +102,50 @@ def _serve(host: str | None, port: int | None, banner_token: str | None = None, 
 
     for extra, extra_port in extra_apps or []:
         servers.append(_Companion(uvicorn.Config(extra, host="127.0.0.1", port=extra_port, log_config=None,
+                                                 access_log=False,
                                                  lifespan="off")))
-    if len(servers) == 1:
+    code = 0
+    if len(servers) == 1 and after_start is None:
         servers[0].run()
     else:
-        async def serve_all() -> None:
+        async def serve_all() -> int:
             tasks = [asyncio.create_task(s.serve()) for s in servers[1:]]
+
+            async def companion() -> int:
+                while not servers[0].started:
+                    if main.done():
+                        return 1
+                    await asyncio.sleep(0.05)
+                try:
+                    return await after_start(f"http://{host}:{port}")
+                finally:
+                    servers[0].should_exit = True  # the job is done: shut the server down
+
+            main = asyncio.create_task(servers[0].serve())  # handles SIGINT/SIGTERM; the others follow
+            job = asyncio.create_task(companion()) if after_start is not None else None
             try:
-                await servers[0].serve()  # handles SIGINT/SIGTERM; the others follow it down
+                await main
             finally:
                 for s in servers[1:]:
                     s.should_exit = True
                 await asyncio.gather(*tasks, return_exceptions=True)
+            if job is None:
+                return 0
+            if not job.done():
+                job.cancel()
+                return 1
+            return job.result() if job.exception() is None else _job_failed(job.exception())
 
-        asyncio.run(serve_all())
+        code = asyncio.run(serve_all())
     if not servers[0].started:
         raise SystemExit(1)
+    return code
+
+
+def _job_failed(exc: BaseException | None) -> int:
+    message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+    print(f"skypatrol: error: {message}", file=sys.stderr)
+    return 1
 
 
 @app.command()
@@ -127,28 +157,74 @@ def serve(
     _serve(host, port)
 
 
-def _run_main(host: str | None, port: int | None, site_name: str) -> None:
+def _run_main(host: str | None, port: int | None, site_name: str, *, headless: bool = False,
+              until_complete: bool = False, as_json: bool = False, patrol: str | None = None,
+              sim_speed: float | None = None, simulate: bool = True, timeout_s: float = 1800.0) -> None:
+    import asyncio
+
     from core.auth import create_token
     from core.db import session_scope
+    from skypatrol.main_job import Driver, start_simulator, stop_simulator
     from skypatrol.site import load_site, seed_site
 
+    if until_complete and not headless:
+        raise BadInput("--until-complete goes with --headless")
     settings = _settings()
     site = load_site(site_name)
+    patrol_ids = [p["id"] for p in site.doc.get("patrols", [])]
+    patrol = patrol or (patrol_ids[0] if patrol_ids else None)
+    if until_complete and patrol not in patrol_ids:
+        raise BadInput(f"site {site.id} has no patrol {patrol!r} (one of: {', '.join(patrol_ids)})")
+    speed = sim_speed if sim_speed is not None else (10.0 if headless else 1.0)
+    if speed <= 0:
+        raise BadInput("--sim-speed must be positive")
     token = settings.admin_token
     with session_scope(settings) as s:
-        added = seed_site(s, site)
+        added = seed_site(s, site, base_port=settings.sim_base_port)
         if not token:
             _, token = create_token(s, "run-admin", "admin")
+    say = (lambda *a: print(*a, file=sys.stderr, flush=True)) if as_json else (lambda *a: print(*a, flush=True))
     if any(added.values()):
-        print(f"site {site.id}: imported {added['zones']} zones and {added['drones']} drones", flush=True)
+        say(f"site {site.id}: imported {added['zones']} zones and {added['drones']} drones")
     # The main job files with SkyPatrol's reference East China UAV hub, served beside the API.
     from airspace.hub.cli import build_app
 
     hub = build_app(str(settings.data_dir / "hub.db"), [site.file("zones")], None, timezone=settings.site_timezone)
     run_settings = settings.model_copy(update={"authority": "hub",
                                                "hub_url": f"http://127.0.0.1:{settings.hub_port}"})
-    print(f"reference hub on http://127.0.0.1:{settings.hub_port}", flush=True)
-    _serve(host, port, banner_token=token, settings=run_settings, extra_apps=[(hub, settings.hub_port)])
+    say(f"reference hub on http://127.0.0.1:{settings.hub_port}")
+    sim = start_simulator(site, settings.sim_base_port, speed) if simulate else None
+    if sim is not None:
+        say(f"simulated fleet: {len(site.drones)} drones at {speed:g}x, MAVLink from udp port {settings.sim_base_port}")
+
+    async def job(url: str) -> int:
+        driver = Driver(url, token or "")
+        try:
+            plans = await driver.ensure_patrols(site)
+            if not until_complete:
+                say(f"default patrols planned: {', '.join(plans)}")
+                await asyncio.Event().wait()  # serve until interrupted
+            await driver.wait_fleet_ready(1, 120)
+            report = await driver.fly(plans[patrol], timeout_s)
+        finally:
+            await driver.close()
+        if as_json:
+            print(json.dumps(report), flush=True)
+        else:
+            print(f"run {report['run_id']}: {report['state']}"
+                  + (f" ({report['reason']})" if report.get("reason") else "")
+                  + f"; drone {report['drone_id']}, {report['distance_m']:.0f} m"
+                  + (f" in {report['duration_s']:.0f} s" if report.get("duration_s") else ""), flush=True)
+        return 0 if report["state"] == "completed" else 1
+
+    try:
+        code = _serve(host, port, banner_token=None if as_json else token, settings=run_settings,
+                      extra_apps=[(hub, settings.hub_port)], after_start=job, quiet=as_json)
+    finally:
+        if sim is not None:
+            stop_simulator(sim)
+    if code:
+        raise SystemExit(code)
 
 
 @app.command()
@@ -156,9 +232,21 @@ def run(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="port")] = None,
     site: Annotated[str, typer.Option(help="site bundle name (sites/NAME) or folder")] = "jinshan",
+    headless: Annotated[bool, typer.Option("--headless", help="no console; for CI and demos")] = False,
+    until_complete: Annotated[bool, typer.Option("--until-complete", help="fly one patrol, report, exit")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the run report as JSON")] = False,
+    patrol: Annotated[str | None, typer.Option(help="which of the site's patrols (default: the first)")] = None,
+    sim_speed: Annotated[float | None, typer.Option(help="simulated time per wall second (default 1; 10 headless)")]
+    = None,
+    timeout_s: Annotated[float, typer.Option(min=10, help="give up on the headless run after this long")] = 1800.0,
 ) -> None:
-    """The main job: everything embedded (SQLite, event stream, API, the site) with an admin token printed."""
-    _run_main(host, port, site)
+    """The main job: the site, a simulated fleet, the reference hub, the API and the event stream.
+
+    An admin token is printed (or taken from SKYPATROL_ADMIN_TOKEN). With `--headless --until-complete`
+    it flies one patrol end to end and exits: 0 completed, 1 otherwise, 2 bad input.
+    """
+    _run_main(host, port, site, headless=headless, until_complete=until_complete, as_json=as_json, patrol=patrol,
+              sim_speed=sim_speed, timeout_s=timeout_s)
 
 
 @app.command("demo", hidden=True)

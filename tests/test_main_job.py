@@ -15,12 +15,38 @@ from tests.conftest import ROOT, free_port
 TOKEN = "sp_main_job_admin"
 
 
+def free_udp_base(count: int = 3) -> int:
+    import random
+    import socket
+
+    for _ in range(100):
+        base = random.randrange(20000, 60000)
+        socks = []
+        try:
+            for i in range(count):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("0.0.0.0", base + i))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free UDP ports")
+
+
+def _env(data_dir: Path, hub_port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SKYPATROL_")}
+    env.update({"SKYPATROL_DATA_DIR": str(data_dir), "SKYPATROL_ADMIN_TOKEN": TOKEN,
+                "SKYPATROL_HUB_PORT": str(hub_port), "SKYPATROL_SIM_BASE_PORT": str(free_udp_base())})
+    return env
+
+
 def _run_once(data_dir: Path) -> tuple[list[dict], list[dict], str]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SKYPATROL_")}
     hub_port = free_port()
-    env.update({"SKYPATROL_DATA_DIR": str(data_dir), "SKYPATROL_ADMIN_TOKEN": TOKEN,
-                "SKYPATROL_HUB_PORT": str(hub_port)})
+    env = _env(data_dir, hub_port)
     proc = subprocess.Popen([sys.executable, "-m", "skypatrol", "run", "--port", str(port)], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
@@ -46,7 +72,8 @@ def _run_once(data_dir: Path) -> tuple[list[dict], list[dict], str]:
 def test_run_loads_the_site_once_and_shuts_down_cleanly(tmp_path: Path) -> None:
     drones, zones, out = _run_once(tmp_path)
     assert [d["id"] for d in drones] == ["js-01", "js-02", "js-03"]
-    assert [d["connection_url"] for d in drones] == [f"udpin://0.0.0.0:{14540 + i}" for i in range(3)]
+    base = int(drones[0]["connection_url"].rsplit(":", 1)[1])
+    assert [d["connection_url"] for d in drones] == [f"udpin://0.0.0.0:{base + i}" for i in range(3)]
     assert all(d["registration_no"] and d["home"]["alt_amsl_m"] == 4.0 for d in drones)
     zone_ids = {z["id"] for z in (zones if isinstance(zones, list) else zones.get("zones", []))}
     assert "JS-P-001" in zone_ids
@@ -54,3 +81,26 @@ def test_run_loads_the_site_once_and_shuts_down_cleanly(tmp_path: Path) -> None:
     assert "Application shutdown complete" in out
     drones2, _, out2 = _run_once(tmp_path)  # a restart keeps what is there and adds nothing
     assert [d["id"] for d in drones2] == ["js-01", "js-02", "js-03"] and "imported" not in out2
+
+
+def test_headless_main_job_flies_one_patrol_end_to_end(tmp_path: Path) -> None:
+    """`skypatrol run --headless --until-complete --json`: the site's patrol planned through the API,
+    filed with the reference hub, flown by a simulated drone over MAVSDK, reported; exit 0."""
+    env = _env(tmp_path, free_port())
+    r = subprocess.run([sys.executable, "-m", "skypatrol", "run", "--headless", "--until-complete", "--json",
+                        "--patrol", "industrial-road-daily", "--port", str(free_port())],
+                       env=env, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stderr[-3000:]
+    report = __import__("json").loads(r.stdout)  # stdout is exactly the report
+    assert report["state"] == "completed" and report["drone_id"] in ("js-01", "js-02", "js-03")
+    assert [t["type"].split(".")[2] for t in report["timeline"]] == [
+        "scheduled", "planning", "filing", "approved", "assigned", "uploading", "started", "returning", "completed"]
+    assert report["distance_m"] > 1000 and len(report["track"]) >= 5 and report["intent_id"]
+    assert "Traceback" not in r.stderr
+
+
+def test_headless_main_job_bad_input_exits_2(tmp_path: Path) -> None:
+    env = _env(tmp_path, free_port())
+    r = subprocess.run([sys.executable, "-m", "skypatrol", "run", "--headless", "--until-complete",
+                        "--patrol", "nowhere"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "no patrol 'nowhere'" in r.stderr and "Traceback" not in r.stderr
