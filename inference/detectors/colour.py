@@ -64,13 +64,14 @@ class ColourDetector:
         out: list[Detection] = []
         for cue in self.cues:
             mask = cue_mask(hsv, cue)
-            n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-            for i in range(1, n):
+            _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+            big = np.nonzero(stats[1:, cv2.CC_STAT_AREA] >= cue.min_area_px)[0] + 1
+            for i in big:
                 x, y, w, h, area = (int(v) for v in stats[i])
-                if area < cue.min_area_px:
-                    continue
-                ys, xs = np.nonzero(labels[y:y + h, x:x + w] == i)
-                pts = np.column_stack([xs + x, ys + y]).astype(np.float32)
+                # The outline's points have the same minimum-area rectangle as all the blob's pixels.
+                roi = (labels[y:y + h, x:x + w] == i).astype(np.uint8)
+                contours, _ = cv2.findContours(roi, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+                pts = (np.vstack(contours).reshape(-1, 2) + np.array([x, y])).astype(np.float32)
                 rect = cv2.minAreaRect(pts)
                 (rw, rh) = rect[1]
                 corners = cv2.boxPoints(((rect[0][0] + 0.5, rect[0][1] + 0.5), (rw + 1.0, rh + 1.0), rect[2]))
