@@ -292,7 +292,8 @@ class DroneLink:
         if old == p:
             return
         self.mission.current, self.mission.total = p.current, p.total
-        await self.manager.mission_progress(self, reached=None)
+        if p.total > 0:  # no mission on the vehicle: nothing to report
+            await self.manager.mission_progress(self, reached=None)
 
     async def _on_reached(self, seq: int) -> None:
         self.mission.reached.append(seq)

@@ -30,7 +30,7 @@ from core.events import EventSink
 from core.models import Drone
 from core.settings import FleetSettings
 from fleet import failsafes
-from fleet.link import DroneLink
+from fleet.link import DroneLink, MissionTracking
 from fleet.state import DroneState
 from fleet.vehicle import Vehicle
 from missions.items import MissionPlan
@@ -159,9 +159,14 @@ class FleetManager:
         async with link.command_lock:
             vehicle = link.require_vehicle()
             link.sm.check_command("upload_mission")
-            count = await vehicle.upload_plan(plan)
-            link.mission.mission_id = mission_id
-            link.mission.total, link.mission.current, link.mission.reached = count, 0, []
+            before = link.mission
+            # Set before the upload: the vehicle reports the new mission while it is being written.
+            link.mission = MissionTracking(mission_id, len(plan.items), 0, [])
+            try:
+                count = await vehicle.upload_plan(plan)
+            except BaseException:
+                link.mission = before
+                raise
             await link.set_state(S.PREFLIGHT, "mission uploaded")
         return count
 
