@@ -51,6 +51,7 @@ class DispatchSettings:
     approval_timeout_s: float = 600.0
     flight_timeout_s: float = 3600.0  # wall clock
     report_interval_s: float = 1.0
+    fault_timeout_s: float = 20.0  # a fault that lasts longer ends the run (its own failsafes act meanwhile)
 
 
 def plan_of_run(doc: dict[str, Any], sortie: int = 0) -> MissionPlan:
@@ -140,8 +141,13 @@ class Dispatcher:
         try:
             run = await asyncio.to_thread(self._get, run_id)
             if run.state in ("flying", "returning") and run.drone_id:
+                # Re-attached after a restart: the vehicle flies on; the plan says how long the mission is.
                 intent_id = (run.doc or {}).get("intent_id")
-                await self._fly(run_id, run.drone_id, intent_id, reattached=True)
+                total = None
+                with contextlib.suppress(SkyPatrolError):
+                    doc = await asyncio.to_thread(self._plan_doc, run.plan_id) if run.plan_id else None
+                    total = len(plan_of_run(doc, int((run.doc or {}).get("sortie", 0))).items) if doc else None
+                await self._fly(run_id, run.drone_id, intent_id, reattached=True, planned_items=total)
                 return
             if run.state == "assigned" or run.state == "uploading":
                 await self._release(run_id)
@@ -253,12 +259,14 @@ class Dispatcher:
                 why.append(f"{drone_id}: battery {snap['battery_remaining']} < {need:.2f} needed")
         return "; ".join(why)
 
-    async def _fly(self, run_id: str, drone_id: str, intent_id: str | None, reattached: bool = False) -> None:
+    async def _fly(self, run_id: str, drone_id: str, intent_id: str | None, reattached: bool = False,
+                   planned_items: int | None = None) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.flight_timeout_s
         was_airborne = reattached
         returning = False
         last_report = 0.0
+        fault_since: float | None = None
         while loop.time() < deadline:
             await asyncio.sleep(0.25)
             try:
@@ -281,7 +289,11 @@ class Dispatcher:
             if was_airborne and state in (S.LANDED, S.IDLE):
                 break
             if state is S.FAULT:
-                raise _Stop("failed", "the drone reported a fault")
+                fault_since = fault_since or loop.time()
+                if loop.time() - fault_since > self.settings.fault_timeout_s:
+                    raise _Stop("failed", f"the drone stayed in fault for {self.settings.fault_timeout_s:.0f} s")
+            else:
+                fault_since = None
         else:
             raise _Stop("failed", "the flight did not end within the time allowed")
         if intent_id:
@@ -289,15 +301,16 @@ class Dispatcher:
                 await asyncio.to_thread(self.authority.end, intent_id)
         link = self.fleet.link(drone_id)
         m = link.mission
-        last = m.total - 1
-        complete = m.total > 0 and ((m.current is not None and m.current >= last) or len(m.reached) >= last)
+        total = m.total or planned_items or 0
+        last = total - 1
+        complete = total > 0 and ((m.current is not None and m.current >= last) or len(m.reached) >= last)
         if run_id in self._abort:
             await self._set(run_id, "aborted", self._abort.pop(run_id), ended_at=datetime.now(UTC))
         elif complete:
             await self._set(run_id, "completed", None, ended_at=datetime.now(UTC),
                             event_data={"reached": len(m.reached), "total": m.total})
         else:
-            await self._set(run_id, "failed", f"landed after item {m.current} of {m.total} (failsafe or pilot)",
+            await self._set(run_id, "failed", f"landed after item {m.current} of {total} (failsafe or pilot)",
                             ended_at=datetime.now(UTC))
 
     # -- storage -----------------------------------------------------------------------------
