@@ -76,6 +76,25 @@ class FleetSettings(BaseModel):
     failsafe_check_hz: float = 2.0
 
 
+class WeatherLimits(BaseModel):
+    max_wind_m_s: float = Field(10.0, gt=0)
+    max_gust_m_s: float = Field(14.0, gt=0)
+    max_precipitation_mm_h: float = Field(1.0, ge=0)
+    min_visibility_m: float = Field(1000.0, ge=0)
+
+
+class WeatherSettings(BaseModel):
+    """Conditions reported by the configured provider, and the limits per drone model ("*": any)."""
+
+    wind_m_s: float = Field(3.0, ge=0)
+    gust_m_s: float = Field(5.0, ge=0)
+    precipitation_mm_h: float = Field(0.0, ge=0)
+    visibility_m: float = Field(10_000.0, ge=0)
+    limits: dict[str, WeatherLimits] = Field(default_factory=lambda: {"*": WeatherLimits()})
+    postpone_retry_s: float = Field(600.0, gt=0)  # a postponed run looks again after this long
+    postpone_max_s: float = Field(7200.0, ge=0)  # and gives up (aborted) after this long
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SKYPATROL_",
@@ -104,6 +123,7 @@ class Settings(BaseSettings):
     hub_url: str = "http://127.0.0.1:8600"
     hub_port: int = 8600  # where `skypatrol run` serves its embedded reference hub
     operator_id: str = "skypatrol"
+    weather: WeatherSettings = Field(default_factory=WeatherSettings)
     sim_base_port: int = 14540  # the main job's simulated fleet: drone i on udp port sim_base_port + i
     authority_poll_s: float = 2.0
     fleet: FleetSettings = Field(default_factory=FleetSettings)

@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import logging
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,9 +34,10 @@ from core.events import EventSink
 from core.models import Drone, Mission, Plan
 from fleet.manager import FleetManager
 from fleet.state import DroneState
+from fleet.weather import ConfiguredWeather, WeatherProvider, WeatherSettings, gate, limits_for
 from geo import distance_m
 from missions.formats.qgc_plan import parse_plan_document
-from missions.items import MissionPlan
+from missions.items import MavCmd, MissionPlan
 
 log = logging.getLogger(__name__)
 S = DroneState
@@ -62,6 +65,25 @@ def plan_of_run(doc: dict[str, Any], sortie: int = 0) -> MissionPlan:
     return parse_plan_document(sorties[sortie]["plan"], f"sortie {sortie + 1}")
 
 
+# Commands that set up state later items rely on: re-flown from a breakpoint, the latest of each is kept.
+_SETUP_COMMANDS = (MavCmd.DO_CHANGE_SPEED, MavCmd.DO_SET_CAM_TRIGG_DIST, MavCmd.DO_MOUNT_CONTROL,
+                   MavCmd.DO_GIMBAL_MANAGER_PITCHYAW)
+
+
+def resume_plan(plan: MissionPlan, from_index: int) -> MissionPlan:
+    """The plan re-flown from item `from_index` (a mission breakpoint): take-off, the latest setup
+    command of each kind before the breakpoint, then the items from the breakpoint on."""
+    if not 0 <= from_index < len(plan.items):
+        raise BadInput(f"breakpoint {from_index} is outside the plan's {len(plan.items)} items")
+    head = [i for i in plan.items[:from_index] if i.command == MavCmd.NAV_TAKEOFF][:1]
+    latest: dict[int, Any] = {}
+    for item in plan.items[:from_index]:
+        if item.command in _SETUP_COMMANDS:
+            latest[item.command] = item
+    items = [*head, *latest.values(), *plan.items[from_index:]]
+    return replace(plan, items=[replace(i) for i in items])
+
+
 def route_length_m(plan: MissionPlan) -> float:
     pts = [(i.lat, i.lon) for i in plan.items if i.is_positional]
     return sum(distance_m(a[0], a[1], b[0], b[1]) for a, b in itertools.pairwise(pts))
@@ -69,7 +91,11 @@ def route_length_m(plan: MissionPlan) -> float:
 
 class Dispatcher:
     def __init__(self, db: Database, bus: EventSink, fleet: FleetManager, authority: AirspaceAuthority,
-                 settings: DispatchSettings | None = None) -> None:
+                 settings: DispatchSettings | None = None, weather: WeatherProvider | None = None,
+                 weather_settings: WeatherSettings | None = None) -> None:
+        self.weather_settings = weather_settings or WeatherSettings()
+        self.weather = weather or ConfiguredWeather(self.weather_settings)
+        self._approved: dict[str, asyncio.Event] = {}
         self.db = db
         self.bus = bus
         self.fleet = fleet
@@ -124,6 +150,37 @@ class Dispatcher:
             await self._set(run_id, "aborted", reason)
         return {"run_id": run_id, "state": run.state, "aborting": True}
 
+    async def refly(self, run_id: str, by: str) -> str:
+        """A new run of the same plan from the last waypoint the ended run reached."""
+        run = await asyncio.to_thread(self._get, run_id)
+        if run.state not in ("failed", "aborted"):
+            raise Refused(f"run {run_id} is {run.state}: only a failed or aborted run is re-flown")
+        reached = await asyncio.to_thread(self._last_reached, run_id)
+        new_id = f"{run_id}-r{secrets.token_hex(2)}"
+
+        def create() -> None:
+            with self.db.session() as s:
+                s.add(Mission(id=new_id, plan_id=run.plan_id, state="scheduled", planned_start=datetime.now(UTC),
+                              doc={"sortie": (run.doc or {}).get("sortie", 0), "resume_from": reached or 0,
+                                   "refly_of": run_id, "by": by}))
+
+        await asyncio.to_thread(create)
+        await self.bus.publish("skypatrol.mission.scheduled.v1", {"run_id": new_id, "plan_id": run.plan_id,
+                                                                  "refly_of": run_id, "resume_from": reached},
+                               subject=new_id)
+        self.submit(new_id)
+        return new_id
+
+    def _last_reached(self, run_id: str) -> int | None:
+        from core.models import Event as EventRow
+
+        with self.db.session() as s:
+            rows = s.execute(select(EventRow).where(EventRow.subject == run_id,
+                                                    EventRow.type == "skypatrol.mission.progress.v1")).scalars()
+            reached = [json.loads(r.data).get("reached") for r in rows if r.data]
+        reached = [r for r in reached if r is not None]
+        return max(reached) if reached else None
+
     async def pause(self, run_id: str) -> dict[str, Any]:
         run = await asyncio.to_thread(self._get, run_id)
         if run.state != "flying" or not run.drone_id:
@@ -151,7 +208,10 @@ class Dispatcher:
                 return
             if run.state == "assigned" or run.state == "uploading":
                 await self._release(run_id)
+            if (run.doc or {}).get("requires_approval") and not (run.doc or {}).get("approved_by"):
+                await self._await_approval(run_id)
             plan = await self._planning(run_id, run)
+            await self._weather_gate(run_id, run, plan)
             booked = await self._file_and_assign(run_id, run, plan)
             if booked is None:
                 return
@@ -178,7 +238,62 @@ class Dispatcher:
         if run.plan_id is None:
             raise _Stop("failed", "the run has no plan")
         doc = await asyncio.to_thread(self._plan_doc, run.plan_id)
-        return plan_of_run(doc, int((run.doc or {}).get("sortie", 0)))
+        plan = plan_of_run(doc, int((run.doc or {}).get("sortie", 0)))
+        resume_from = (run.doc or {}).get("resume_from")
+        return resume_plan(plan, int(resume_from)) if resume_from else plan
+
+    async def _await_approval(self, run_id: str) -> None:
+        """A schedule that asks for it: the run waits for a pilot's approval (or is aborted)."""
+        event = self._approved.setdefault(run_id, asyncio.Event())
+        await self._set(run_id, "scheduled", "awaiting a pilot's approval", event="awaiting_approval")
+        try:
+            await asyncio.wait_for(event.wait(), self.settings.approval_timeout_s)
+        except TimeoutError:
+            raise _Stop("aborted", "not approved in time") from None
+        finally:
+            self._approved.pop(run_id, None)
+        self._check_abort(run_id)
+
+    async def approve(self, run_id: str, by: str) -> dict[str, Any]:
+        run = await asyncio.to_thread(self._get, run_id)
+        if run.state in TERMINAL:
+            raise Refused(f"run {run_id} is {run.state} already")
+
+        def record() -> None:
+            with self.db.session() as s:
+                m = s.get(Mission, run_id)
+                if m is not None:
+                    m.doc = {**(m.doc or {}), "approved_by": by}
+
+        await asyncio.to_thread(record)
+        await self.bus.publish("skypatrol.mission.approved_by_pilot.v1", {"run_id": run_id, "by": by}, subject=run_id)
+        event = self._approved.get(run_id)
+        if event is not None:
+            event.set()
+        else:
+            self.submit(run_id)
+        return {"run_id": run_id, "approved_by": by}
+
+    async def _weather_gate(self, run_id: str, run: Mission, plan: MissionPlan) -> None:
+        """Fly, wait (postpone policy) or stop (abort policy) on the weather at the start point."""
+        policy = (run.doc or {}).get("weather_policy", "abort")
+        ws = self.weather_settings
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + ws.postpone_max_s
+        start = next((i for i in plan.items if i.is_positional), None)
+        lat, lon = (start.lat, start.lon) if start else (plan.home_lat or 0.0, plan.home_lon or 0.0)
+        while True:
+            w = await asyncio.to_thread(self.weather.conditions, lat, lon, datetime.now(UTC))
+            reasons = gate(w, limits_for(ws, None))
+            if not reasons:
+                return
+            why = "weather: " + "; ".join(reasons)
+            if policy != "postpone" or loop.time() >= give_up:
+                raise _Stop("aborted", why)
+            await self._set(run_id, "planning", why, event="postponed",
+                            event_data={"retry_in_s": ws.postpone_retry_s})
+            await asyncio.sleep(ws.postpone_retry_s)
+            self._check_abort(run_id)
 
     async def _file_and_assign(self, run_id: str, run: Mission, plan: MissionPlan) -> tuple[str, str] | None:
         """File for the best drone (the filing names it), then book it; if another run took the drone

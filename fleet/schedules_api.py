@@ -182,12 +182,18 @@ async def create_run(request: Request, body: RunCreate,
     return _run(m)
 
 
-@router.post("/api/v1/missions/{run_id}/{action}", summary="Abort (return home), pause or resume a run")
+@router.post("/api/v1/missions/{run_id}/{action}",
+             summary="Abort (return home), pause, resume or approve a run; re-fly a failed one from its breakpoint")
 async def control_run(request: Request, run_id: Annotated[str, Path(max_length=64)],
-                      action: Annotated[str, Path(pattern="^(abort|pause|resume)$")],
+                      action: Annotated[str, Path(pattern="^(abort|pause|resume|approve|refly)$")],
                       principal: Principal = Depends(require_role("pilot"))) -> dict[str, Any]:
     dispatcher = dispatcher_of(request)
-    result = await getattr(dispatcher, action)(run_id)
+    if action == "approve":
+        result = await dispatcher.approve(run_id, principal.name)
+    elif action == "refly":
+        result = {"run_id": await dispatcher.refly(run_id, principal.name), "refly_of": run_id}
+    else:
+        result = await getattr(dispatcher, action)(run_id)
 
     def record() -> None:
         with request.app.state.db.session() as s:
