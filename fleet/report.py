@@ -61,3 +61,40 @@ def run_report(session: Session, run: Mission) -> dict[str, Any]:
 
 def _iso(t: datetime | None) -> str | None:
     return t.isoformat() if t else None
+
+
+def report_html(report: dict[str, Any]) -> str:
+    """A printable page: the facts, the track as an SVG drawing, the timeline."""
+    from html import escape
+
+    def row(k: str, v: Any) -> str:
+        return f"<tr><th>{escape(k)}</th><td>{escape('' if v is None else str(v))}</td></tr>"
+
+    track = report["track"]
+    svg = ""
+    if len(track) >= 2:
+        lats = [p["lat"] for p in track]
+        lons = [p["lon"] for p in track]
+        w, h, pad = 480.0, 320.0, 10.0
+        span = max(max(lats) - min(lats), max(lons) - min(lons), 1e-6)
+        pts = " ".join(f"{pad + (lo - min(lons)) / span * (w - 2 * pad):.1f},"
+                       f"{h - pad - (la - min(lats)) / span * (h - 2 * pad):.1f}"
+                       for la, lo in zip(lats, lons, strict=True))
+        svg = (f'<svg width="{w:.0f}" height="{h:.0f}" viewBox="0 0 {w:.0f} {h:.0f}" role="img" '
+               f'aria-label="track flown"><rect width="100%" height="100%" fill="#f6f7f9"/>'
+               f'<polyline points="{pts}" fill="none" stroke="#1565c0" stroke-width="2"/></svg>')
+    timeline = "".join(f"<tr><td>{escape(t['time'])}</td><td>{escape(t['type'])}</td>"
+                       f"<td>{escape(t.get('reason') or '')}</td></tr>" for t in report["timeline"])
+    facts = "".join(row(k, report.get(k)) for k in (
+        "run_id", "state", "reason", "drone_id", "plan_id", "schedule_id", "intent_id", "planned_start",
+        "started_at", "ended_at", "duration_s", "distance_m", "battery_used"))
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Run {escape(report['run_id'])}</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}th,td{{border:1px solid #ccc;
+padding:4px 8px;text-align:left}}@media print{{body{{margin:0}}}}</style></head>
+<body><h1>Patrol run {escape(report['run_id'])}</h1>
+<table>{facts}{row("items reached", len(report["items_reached"]))}{row("detections", len(report["detections"]))}
+{row("airspace events", len(report["airspace_events"]))}</table>
+<h2>Track</h2>{svg or "<p>No track recorded.</p>"}
+<h2>Timeline</h2><table><tr><th>time</th><th>event</th><th>reason</th></tr>{timeline}</table>
+</body></html>"""

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -212,6 +213,19 @@ def run_report_json(run_id: Annotated[str, Path(max_length=64)], session: Sessio
     if m is None:
         raise NotFound(f"run {run_id} not found")
     return run_report(session, m)
+
+
+@router.get("/api/v1/missions/{run_id}/report.html", response_class=HTMLResponse,
+            summary="The run's report as a printable page")
+def run_report_page(run_id: Annotated[str, Path(max_length=64)], session: Session = Depends(get_session),
+                    access_token: str | None = None,
+                    _: Principal = Depends(require_role("viewer", allow_query_token=True))) -> HTMLResponse:
+    from fleet.report import report_html, run_report
+
+    m = session.get(Mission, run_id)
+    if m is None:
+        raise NotFound(f"run {run_id} not found")
+    return HTMLResponse(report_html(run_report(session, m)))
 
 
 def _run(m: Mission) -> RunOut:

@@ -64,6 +64,10 @@ def test_server_killed_mid_flight_run_completes_once(sim, server_factory, tmp_pa
     assert kinds.count("started") == 1 and kinds.count("completed") == 1, kinds
     seqs = [e["seq"] for e in api.get("/api/v1/events", params={"limit": 1000}).json()["events"]]
     assert seqs == sorted(seqs) and len(seqs) == len(set(seqs))
+    report = api.get(f"/api/v1/missions/{run_id}/report").json()
+    assert report["state"] == "completed" and report["distance_m"] > 300 and len(report["track"]) >= 5
+    page = httpx.get(f"{srv.url}/api/v1/missions/{run_id}/report.html", params={"access_token": TOKEN})
+    assert page.status_code == 200 and run_id in page.text and "<polyline" in page.text
     runs = api.get("/api/v1/missions").json()
     assert [r["id"] for r in runs] == [run_id]  # nothing duplicated
     api.close()
