@@ -96,6 +96,7 @@ class Dispatcher:
         self.weather_settings = weather_settings or WeatherSettings()
         self.weather = weather or ConfiguredWeather(self.weather_settings)
         self._approved: dict[str, asyncio.Event] = {}
+        self._claimed: set[str] = set()  # drones a run in this process is filing for right now
         self.db = db
         self.bus = bus
         self.fleet = fleet
@@ -304,17 +305,23 @@ class Dispatcher:
             raise _Stop("failed", f"not dispatched: {readiness.reason}")
         tried: set[str] = set()
         while True:
-            candidates = [d for d in self._candidates(plan) if d not in tried]
+            # A drone another run is filing for is skipped, so runs dispatched together spread over
+            # the fleet instead of all filing for the nearest drone (the database still has the last word).
+            candidates = [d for d in self._candidates(plan) if d not in tried and d not in self._claimed]
             if not candidates:
                 raise _Stop("failed", "no drone available: " + (self._why_none(plan) or "none connected"))
             drone_id = candidates[0]
             tried.add(drone_id)
-            intent_id = await self._filing(run_id, run, plan, drone_id)
-            if intent_id is None:
-                return None
-            if await asyncio.to_thread(self._book, run_id, drone_id):
-                await self._set(run_id, "assigned", None, drone_id=drone_id, event_data={"drone_id": drone_id})
-                return drone_id, intent_id
+            self._claimed.add(drone_id)
+            try:
+                intent_id = await self._filing(run_id, run, plan, drone_id)
+                if intent_id is None:
+                    return None
+                if await asyncio.to_thread(self._book, run_id, drone_id):
+                    await self._set(run_id, "assigned", None, drone_id=drone_id, event_data={"drone_id": drone_id})
+                    return drone_id, intent_id
+            finally:
+                self._claimed.discard(drone_id)
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.authority.cancel, intent_id)
 
