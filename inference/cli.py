@@ -3,8 +3,10 @@
     skypatrol infer VIDEO --telemetry LOG --camera CAMERA.json -o EVENTS.jsonl
         [--video-start ISO] [--time-offset-s S] [--model MODEL.onnx --class-map MAP.json]
 
-VIDEO is a video file, an image folder or a stream URL. Without `--model` only the colour and
-size rules detect (cones, barriers, excavation, machinery, earth-loaded trucks).
+VIDEO is a video file, an image folder or a stream URL. Without `--model` SkyPatrol's own aerial
+detector (shipped in `inference/models/`) runs with the colour cues beside it; `--colour-only`
+(or a missing model file) leaves the colour and size rules alone (cones, barriers, excavation,
+machinery, earth-loaded trucks).
 """
 
 from __future__ import annotations
@@ -70,7 +72,10 @@ def infer(
                                                  "telemetry time.")] = 0.0,
     model: Annotated[Path | None, typer.Option("--model", help="YOLO-family ONNX detector.")] = None,
     class_map: Annotated[Path | None, typer.Option("--class-map", help="JSON {model class: SkyPatrol label}.")] = None,
-    conf: Annotated[float, typer.Option("--conf", help="Detector score threshold.")] = 0.25,
+    conf: Annotated[float | None, typer.Option("--conf", help="Detector score threshold "
+                                               "(default 0.25 for --model, 0.3 for the own model).")] = None,
+    colour_only: Annotated[bool, typer.Option("--colour-only", help="No model: colour and size rules "
+                                              "only.")] = False,
     permits: Annotated[Path | None, typer.Option("--permits", help="GeoJSON register of permitted works.")] = None,
     routes: Annotated[Path | None, typer.Option("--routes", help="GeoJSON approved muck-truck routes.")] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Evidence images and the site store "
@@ -109,11 +114,18 @@ def infer(
     start = _parse_start(video_start)
     if start is None:
         start = track.start
-    detector: Detector = ColourDetector()
+    if conf is not None and not 0.0 < conf < 1.0:
+        raise BadInput("--conf must be between 0 and 1")
+    detector: Detector
     if model is not None and class_map is not None:
         from inference.detectors.yolo_onnx import YoloOnnxDetector
 
-        detector = CombinedDetector(YoloOnnxDetector(model, class_map, conf_threshold=conf), ColourDetector())
+        detector = CombinedDetector(YoloOnnxDetector(model, class_map, conf_threshold=conf or 0.25),
+                                    ColourDetector())
+    else:
+        from inference.detectors.own import DEFAULT_CONF, default_detector
+
+        detector = default_detector(conf_threshold=conf or DEFAULT_CONF, use_model=not colour_only)
     if data_dir is None:
         from core.settings import get_settings
 
@@ -141,8 +153,16 @@ def infer(
         raise BadInput("no frame falls within the telemetry's time span (check --video-start / --time-offset-s)")
     summary = {"frames": stats.frames, "frames_without_pose": stats.frames_without_pose,
                "detections": stats.placed, "events": stats.published, "by_type": stats.by_type,
-               "fps": round(stats.fps, 2), "output": str(output)}
+               "fps": round(stats.fps, 2), "output": str(output), "detector": _describe(detector)}
     if as_json:
         typer.echo(json.dumps(summary))
     else:
         typer.echo(f"{stats.frames} frames, {stats.published} events -> {output}")
+
+
+def _describe(detector: object) -> str:
+    from inference.detectors.own import ModelWithCues
+
+    if isinstance(detector, ModelWithCues):
+        return "own model + colour cues"
+    return "model + colour cues" if type(detector).__name__ == "CombinedDetector" else "colour cues"

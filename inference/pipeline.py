@@ -1,7 +1,8 @@
 """The pipeline: source -> pose -> detector -> georeferencer -> rules -> tracker -> aggregator -> sink.
 
 `Pipeline.process(frame)` runs one frame through every stage and returns what to publish (tracks
-that ended); `finish()` closes the remaining tracks and forms this patrol's sites. `run_pipeline`
+that ended); `finish()` closes the remaining tracks and forms this patrol's sites. Without a detector given,
+the pipeline uses `detectors.own.default_detector()` (the shipped model with colour cues). `run_pipeline`
 drives a source into an `EventSink`. Frame time: the simulated camera hands its pose over; a log
 keyed by video position (DJI .SRT) gives the frame's time from its position; otherwise the frame's
 own time (video start + position) plus `time_offset_s` is looked up in the telemetry.
@@ -45,13 +46,17 @@ FrameHook = Callable[[Frame, Pose, list[GeoDetection]], None]
 
 
 class Pipeline:
-    def __init__(self, *, camera: CameraModel, detector: Detector,
+    def __init__(self, *, camera: CameraModel, detector: Detector | None = None,
                  aggregator_factory: Callable[[LocalFrame], Aggregator],
                  poses: PoseTrack | None = None, frame: LocalFrame | None = None, home_amsl_m: float | None = None,
                  terrain: TerrainProvider | None = None, noise: PoseNoise | None = None, stabilised: bool = True,
                  tracker_config: TrackerConfig | None = None, size_rules: SizeRules | None = None,
                  time_offset_s: float = 0.0, on_frame: FrameHook | None = None) -> None:
         self.camera = camera
+        if detector is None:
+            from inference.detectors.own import default_detector
+
+            detector = default_detector()
         self.detector = detector
         self.poses = poses
         self.frame = frame

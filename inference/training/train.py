@@ -201,7 +201,8 @@ def export(checkpoint: Path, onnx_path: Path, classes_path: Path) -> None:
     net.eval()
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(ExportWrapper(net), torch.zeros(1, 3, INPUT_H, INPUT_W), str(onnx_path), opset_version=17,
-                      input_names=["images"], output_names=["output0"], dynamo=False)
+                      input_names=["images"], output_names=["output0"], dynamo=False,
+                      dynamic_axes={"images": {2: "height", 3: "width"}, "output0": {2: "anchors"}})
     model = onnx.load(str(onnx_path))
     meta = {"names": str(dict(enumerate(LABELS))), "imgsz": str([INPUT_H, INPUT_W]), "stride": str(STRIDE),
             "description": "SkyPatrol compact aerial detector (trained on rendered scenes only)",

@@ -1,0 +1,81 @@
+"""SkyPatrol's own aerial detector: the ONNX model shipped in the package (`inference/models/`),
+trained on rendered scenes only (`inference/training/`), loaded from the package path (no network).
+
+`default_detector()` is what the pipeline and `skypatrol infer` use unless told otherwise: the own
+model with the colour cues beside it (`ModelWithCues`: a colour blob that overlaps a model box of
+the same kind of thing is dropped, so one object is not reported twice), or the colour cues alone
+where the model file is absent. The size rules still settle truck labels by metric length.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from inference.detectors import Detector
+from inference.detectors.colour import ORANGE, YELLOW, ColourDetector
+from inference.types import Detection
+
+MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+OWN_MODEL = MODELS_DIR / "skypatrol-aerial.onnx"
+OWN_CLASSES = MODELS_DIR / "skypatrol-aerial.classes.json"
+DEFAULT_CONF = 0.3
+# Beside the model: orange (cones and barriers too small for it at altitude) and yellow (machinery).
+# The earth cue (loads, bare soil) is left to the model and to the size rule's load check: on HD
+# frames its dense masks cost more than the model itself.
+MODEL_CUES = (ORANGE, YELLOW)
+
+# The colour cue that would report the same object as a model label.
+_CUE_OF_LABEL = {"traffic_cone": "orange", "barrier": "orange", "excavation": "earth", "muck_truck": "earth",
+                 "truck": "earth", "excavator": "yellow"}
+
+
+def own_model_available() -> bool:
+    return OWN_MODEL.is_file() and OWN_CLASSES.is_file()
+
+
+def own_detector(conf_threshold: float = DEFAULT_CONF, iou_threshold: float = 0.45) -> Detector:
+    """The own model alone (raises `BadInput` where the file is absent)."""
+    from inference.detectors.yolo_onnx import YoloOnnxDetector
+
+    return YoloOnnxDetector(OWN_MODEL, OWN_CLASSES, conf_threshold=conf_threshold, iou_threshold=iou_threshold)
+
+
+def _iou(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+class ModelWithCues:
+    """A model plus the colour cues for what it misses; a cue blob overlapping (IoU >= `overlap`) a
+    model box whose label that cue would also give is dropped."""
+
+    def __init__(self, model: Detector, cues: Detector | None = None, overlap: float = 0.2) -> None:
+        self.model = model
+        self.cues = cues or ColourDetector(MODEL_CUES)
+        self.overlap = overlap
+
+    def detect(self, image: NDArray[np.uint8]) -> list[Detection]:
+        found = self.model.detect(image)
+        blobs = self.cues.detect(image)
+        if not found or not blobs:
+            return found + blobs
+        iou = _iou(np.array([b.box for b in blobs], dtype=float), np.array([d.box for d in found], dtype=float))
+        cue_of = np.array([_CUE_OF_LABEL.get(d.label, "") for d in found])
+        keep = [b for i, b in enumerate(blobs) if not np.any((iou[i] >= self.overlap) & (cue_of == b.cue))]
+        return found + keep
+
+
+def default_detector(*, conf_threshold: float = DEFAULT_CONF, use_model: bool = True) -> Detector:
+    """The own model with colour cues when the model is shipped, else the colour cues alone."""
+    if use_model and own_model_available():
+        return ModelWithCues(own_detector(conf_threshold))
+    return ColourDetector()
