@@ -30,7 +30,8 @@ def start_simulator(site: Site, base_port: int, speed: float, seed: int = 1) -> 
         homes += ["--home", f"{dock['lat']},{dock['lon']},{dock.get('alt_amsl_m', 0.0)}"]
     cmd = [sys.executable, "-m", "sitl", "--drones", str(len(site.drones)), "--base-port", str(base_port),
            "--speed-factor", str(speed), "--seed", str(seed), *homes]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
     assert proc.stdout is not None
     deadline = time.monotonic() + 30
     lines = 0
@@ -42,6 +43,16 @@ def start_simulator(site: Site, base_port: int, speed: float, seed: int = 1) -> 
         proc.kill()
         raise Unavailable("the simulated fleet did not start")
     return proc
+
+
+def _die_with_parent() -> None:
+    """In the child: the kernel sends SIGTERM when the main job ends, however it ends (even kill -9),
+    so the simulated fleet never outlives it."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def stop_simulator(proc: subprocess.Popen[str]) -> None:

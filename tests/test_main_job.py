@@ -79,6 +79,9 @@ def test_run_loads_the_site_once_and_shuts_down_cleanly(tmp_path: Path) -> None:
     assert "JS-P-001" in zone_ids
     assert "imported 5 zones and 3 drones" in out and "Traceback" not in out
     assert "Application shutdown complete" in out
+    time.sleep(0.5)
+    leftover = subprocess.run(["pgrep", "-f", f"sitl --drones 3 --base-port {base}"], capture_output=True, text=True)
+    assert leftover.stdout.strip() == "", "the simulated fleet outlived the main job"
     drones2, _, out2 = _run_once(tmp_path)  # a restart keeps what is there and adds nothing
     assert [d["id"] for d in drones2] == ["js-01", "js-02", "js-03"] and "imported" not in out2
 
