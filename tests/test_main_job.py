@@ -10,36 +10,16 @@ from pathlib import Path
 
 import httpx
 
+from sitl.ports import free_udp_base
 from tests.conftest import ROOT, free_port
 
 TOKEN = "sp_main_job_admin"
 
 
-def free_udp_base(count: int = 3) -> int:
-    import random
-    import socket
-
-    for _ in range(100):
-        base = random.randrange(20000, 60000)
-        socks = []
-        try:
-            for i in range(count):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("0.0.0.0", base + i))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free UDP ports")
-
-
 def _env(data_dir: Path, hub_port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SKYPATROL_")}
     env.update({"SKYPATROL_DATA_DIR": str(data_dir), "SKYPATROL_ADMIN_TOKEN": TOKEN,
-                "SKYPATROL_HUB_PORT": str(hub_port), "SKYPATROL_SIM_BASE_PORT": str(free_udp_base())})
+                "SKYPATROL_HUB_PORT": str(hub_port), "SKYPATROL_SIM_BASE_PORT": str(free_udp_base(3))})
     return env
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,30 +17,11 @@ from typing import Any
 
 from missions.items import MavCmd, MavFrame, MissionItem, MissionPlan
 from sitl.control import ControlClient
+from sitl.ports import free_udp_base
 
 REPO = Path(__file__).resolve().parents[2]
 REL = MavFrame.GLOBAL_RELATIVE_ALT
 NOPOS = MavFrame.MISSION
-
-
-def free_udp_base(count: int) -> int:
-    """P with P..P+count-1 free for UDP on every interface (MAVSDK's udpin binds 0.0.0.0)."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20000, 60000 - count)
-        socks: list[socket.socket] = []
-        try:
-            for i in range(count):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("0.0.0.0", base + i))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free UDP port range")
 
 
 @dataclass

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +21,7 @@ import pytest
 from mavsdk.asyncio import ComponentType, Configuration, Mavsdk, System
 
 from sitl.control import ControlClient
+from sitl.ports import free_udp_base as free_udp_ports
 
 REPO = Path(__file__).resolve().parents[2]
 SPEED = 10.0
@@ -42,26 +41,6 @@ VEHICLE = {
     "example": 11,
     "params": 12,
 }
-
-
-def free_udp_ports(count: int) -> int:
-    """A base port P with P..P+count-1 free for UDP on every interface (MAVSDK binds 0.0.0.0)."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20000, 60000 - count)
-        socks: list[socket.socket] = []
-        try:
-            for i in range(count):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("0.0.0.0", base + i))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free UDP port range")
 
 
 @dataclass
