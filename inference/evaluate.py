@@ -36,7 +36,7 @@ from inference.detectors import Detector
 from inference.pipeline import Pipeline
 from inference.types import LABELS, Detection, Frame, GeoDetection, Pose
 from sitl.world.camera import CameraPose, SimCamera
-from sitl.world.model import TruckRoute, World
+from sitl.world.model import Road, TruckRoute, World
 from sitl.world.render import TruthObject
 from sitl.world.scenes import SCENE_T0, SceneRenderer, random_look, random_world
 from sitl.world.traffic import vehicles_at
@@ -70,8 +70,12 @@ def _site_world(seed: int) -> tuple[World, NDArray[np.float64], NDArray[np.float
         s += 7919
     site = sites[0]
     centre = site.polygon.mean(axis=0)
-    road = min(w.roads, key=lambda r: abs(float(np.cross((r.line[1] - r.line[0]) / np.linalg.norm(
-        r.line[1] - r.line[0]), centre - r.line[0]))))
+    def off_axis(r: Road) -> float:
+        d = (r.line[1] - r.line[0]) / np.linalg.norm(r.line[1] - r.line[0])
+        v = centre - r.line[0]
+        return abs(float(d[0] * v[1] - d[1] * v[0]))
+
+    road = min(w.roads, key=off_axis)
     u = (road.line[1] - road.line[0]) / np.linalg.norm(road.line[1] - road.line[0])
     on_axis = road.line[0] + u * float(np.dot(centre - road.line[0], u))
     return w, on_axis, u, road.width_m

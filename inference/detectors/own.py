@@ -2,8 +2,9 @@
 trained on rendered scenes only (`inference/training/`), loaded from the package path (no network).
 
 `default_detector()` is what the pipeline and `skypatrol infer` use unless told otherwise: the own
-model with the colour cues beside it (`ModelWithCues`: a colour blob that overlaps a model box of
-the same kind of thing is dropped, so one object is not reported twice), or the colour cues alone
+model with the colour cues beside it (`ModelWithCues`: an orange blob overlapping a model cone or
+barrier, an earth blob overlapping a model muck truck, a yellow blob overlapping a model excavator
+is dropped, so one object is not reported twice), or the colour cues alone
 where the model file is absent. The size rules still settle truck labels by metric length.
 """
 
@@ -15,21 +16,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 from inference.detectors import Detector
-from inference.detectors.colour import ORANGE, YELLOW, ColourDetector
+from inference.detectors.colour import EARTH, ORANGE, YELLOW, ColourDetector
 from inference.types import Detection
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 OWN_MODEL = MODELS_DIR / "skypatrol-aerial.onnx"
 OWN_CLASSES = MODELS_DIR / "skypatrol-aerial.classes.json"
-DEFAULT_CONF = 0.3
-# Beside the model: orange (cones and barriers too small for it at altitude) and yellow (machinery).
-# The earth cue (loads, bare soil) is left to the model and to the size rule's load check: on HD
-# frames its dense masks cost more than the model itself.
-MODEL_CUES = (ORANGE, YELLOW)
+DEFAULT_CONF = 0.45
+# Beside the model: orange (cones and barriers too small for it at altitude), earth (loads: with
+# the size rule a heavy truck's earth-coloured bed is a muck truck, where the model is weakest on
+# large close trucks) and yellow (machinery).
+MODEL_CUES = (ORANGE, EARTH, YELLOW)
 
 # The colour cue that would report the same object as a model label.
-_CUE_OF_LABEL = {"traffic_cone": "orange", "barrier": "orange", "excavation": "earth", "muck_truck": "earth",
-                 "truck": "earth", "excavator": "yellow"}
+_CUE_OF_LABEL = {"traffic_cone": "orange", "barrier": "orange", "muck_truck": "earth",
+                 "excavator": "yellow"}
 
 
 def own_model_available() -> bool:

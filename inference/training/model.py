@@ -7,8 +7,8 @@ centres), the centre offset within the cell and the log box size (in cells). Str
 traffic cones (a few pixels at 100 m) separable.
 
 `ExportWrapper` turns the raw maps into the Ultralytics layout 1 x (4 + nc) x N (cx, cy, w, h
-in input pixels, then class scores), with 3x3 peak suppression in the graph so that the plain
-per-class NMS of `YoloOnnxDetector` suffices.
+in input pixels, then class scores = sqrt of the centre heat), with 3x3 peak suppression in the
+graph so that the plain per-class NMS of `YoloOnnxDetector` suffices.
 """
 
 from __future__ import annotations
@@ -82,7 +82,10 @@ class ExportWrapper(nn.Module):
         cls, box = self.net(x)
         heat = torch.sigmoid(cls)
         peak = F.max_pool2d(heat, 3, 1, 1)
-        heat = heat * (heat >= peak).to(heat.dtype)
+        # Scores: the square root of the peak heat. Centre-heat peaks of true objects sit well below
+        # a usual detector confidence (the focal loss spreads them over the Gaussian); the root maps
+        # them to the range the tracker's thresholds expect (heat 0.25 -> 0.5), keeping the order.
+        heat = torch.sqrt(heat * (heat >= peak).to(heat.dtype))
         _, _, h, w = heat.shape
         ys = torch.arange(h, dtype=heat.dtype).view(1, 1, h, 1).expand(1, 1, h, w)
         xs = torch.arange(w, dtype=heat.dtype).view(1, 1, 1, w).expand(1, 1, h, w)

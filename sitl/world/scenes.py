@@ -178,7 +178,7 @@ class SceneRenderer(Renderer):
             for line in keep_clear:
                 a, b = line
                 u = (b - a) / np.linalg.norm(b - a)
-                d = abs(float(np.cross(u, c - a)))
+                d = abs(float(u[0] * (c - a)[1] - u[1] * (c - a)[0]))
                 if d < max(L, W) / 2 + 14:
                     clear = False
             objs = [np.array([o.east_m, o.north_m]) for o in world.objects] + [a.polygon.mean(axis=0)
