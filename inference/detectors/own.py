@@ -3,8 +3,8 @@ trained on rendered scenes only (`inference/training/`), loaded from the package
 
 `default_detector()` is what the pipeline and `skypatrol infer` use unless told otherwise: the own
 model with the colour cues beside it (`ModelWithCues`: an orange blob overlapping a model cone or
-barrier, an earth blob overlapping a model muck truck, a yellow blob overlapping a model excavator
-is dropped, so one object is not reported twice), or the colour cues alone
+barrier, or a yellow blob overlapping a model excavator, is dropped; an earth-coloured load on a
+model vehicle box replaces that box, so one object is not reported twice), or the colour cues alone
 where the model file is absent. The size rules still settle truck labels by metric length.
 """
 
@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from inference.detectors import Detector
 from inference.detectors.colour import EARTH, ORANGE, YELLOW, ColourDetector
-from inference.types import Detection
+from inference.types import VEHICLE_LABELS, Detection
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 OWN_MODEL = MODELS_DIR / "skypatrol-aerial.onnx"
@@ -70,8 +70,14 @@ class ModelWithCues:
         if not found or not blobs:
             return found + blobs
         iou = _iou(np.array([b.box for b in blobs], dtype=float), np.array([d.box for d in found], dtype=float))
+        # An earth-coloured load on a vehicle the model saw: the load (settled by the size rule) stands
+        # for the vehicle, so that one truck is not two detections (the model splits large trucks).
+        vehicle = np.array([d.label in VEHICLE_LABELS for d in found])
+        on_vehicle = np.array([b.cue == "earth" for b in blobs])[:, None] & vehicle[None, :] & (iou >= self.overlap)
         cue_of = np.array([_CUE_OF_LABEL.get(d.label, "") for d in found])
-        keep = [b for i, b in enumerate(blobs) if not np.any((iou[i] >= self.overlap) & (cue_of == b.cue))]
+        keep = [b for i, b in enumerate(blobs) if on_vehicle[i].any()
+                or not np.any((iou[i] >= self.overlap) & (cue_of == b.cue))]
+        found = [d for j, d in enumerate(found) if not on_vehicle[:, j].any()]
         return found + keep
 
 
