@@ -73,7 +73,7 @@ def infer(
     model: Annotated[Path | None, typer.Option("--model", help="YOLO-family ONNX detector.")] = None,
     class_map: Annotated[Path | None, typer.Option("--class-map", help="JSON {model class: SkyPatrol label}.")] = None,
     conf: Annotated[float | None, typer.Option("--conf", help="Detector score threshold "
-                                               "(default 0.25 for --model, 0.3 for the own model).")] = None,
+                                               "(default 0.25 for --model, 0.45 for the own model).")] = None,
     colour_only: Annotated[bool, typer.Option("--colour-only", help="No model: colour and size rules "
                                               "only.")] = False,
     permits: Annotated[Path | None, typer.Option("--permits", help="GeoJSON register of permitted works.")] = None,

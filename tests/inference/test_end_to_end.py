@@ -143,6 +143,7 @@ def test_infer_cli_writes_cloudevents(tmp_path: Path, rendered: list) -> None:
     assert res.exit_code == 0, res.output
     summary = json.loads(res.output.strip().splitlines()[-1])
     assert summary["frames"] == 70 and summary["frames_without_pose"] == 0
+    assert summary["detector"] == "own model + colour cues"  # the shipped model is the default
     events = [json.loads(line) for line in out.read_text().splitlines()]
     types = [e["type"] for e in events]
     assert "skypatrol.detection.muck_truck.v1" in types and "skypatrol.detection.road_works.v1" in types
