@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import resource
 import signal
 import socket
@@ -182,6 +183,32 @@ async def _fly(n: int, urls: list[str]) -> dict[str, Any]:
         db.dispose()
 
 
+def _fly_child(n: int, urls: list[str], out: Any) -> None:
+    try:
+        out.put(asyncio.run(_fly(n, urls)))
+    except RuntimeError as exc:
+        out.put({"drones": n, "error": str(exc), "min_rate_hz": 0.0, "missed": n})
+    finally:
+        out.close()
+        out.join_thread()  # the result is in the pipe before the process goes
+        os._exit(0)  # skip MAVSDK's native teardown of N instances (it can crash at exit)
+
+
+def _fly_in_fresh_process(n: int, urls: list[str]) -> dict[str, Any]:
+    """Each fleet size in its own process: MAVSDK's MAVLink channels are a per-process resource, and
+    earlier sizes must not use them up for the next."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    p = ctx.Process(target=_fly_child, args=(n, urls, out))
+    p.start()
+    try:
+        return out.get(timeout=600)
+    finally:
+        p.join(10)
+
+
 def run() -> list[dict]:
     results: list[dict[str, Any]] = []
     best = 0
@@ -191,9 +218,7 @@ def run() -> list[dict]:
             break
         proc, urls = _start_sim(n)
         try:
-            r = asyncio.run(_fly(n, urls))
-        except RuntimeError as exc:
-            r = {"drones": n, "error": str(exc), "min_rate_hz": 0.0, "missed": n}
+            r = _fly_in_fresh_process(n, urls)
         finally:
             _stop_sim(proc)
         results.append(r)
