@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-import random
 import selectors
 import signal
 import socket
@@ -21,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from sitl.ports import free_udp_base
+
 REPO = Path(__file__).resolve().parents[1]
 WINDOW_S = 8.0
 WARMUP_S = 8.0  # flying: takeoff and the first legs happen here
@@ -28,25 +29,6 @@ RATE_GOAL_HZ = 5.0
 # A vehicle passes at >= 98% of the goal: one late message inside an 6 s window is ~1%.
 RATE_PASS_HZ = 0.98 * RATE_GOAL_HZ
 GLOBAL_POSITION_INT = 33
-
-
-def _free_base(count: int) -> int:
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20000, 60000 - count)
-        socks = []
-        try:
-            for i in range(count):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("0.0.0.0", base + i))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free port range")
 
 
 def _cpu_s(pid: int) -> float:
@@ -166,7 +148,7 @@ class _Gcs:
 def measure_fleet(drones: int, flying: bool = False) -> dict[str, float]:
     from sitl.defaults import default_homes
 
-    base = _free_base(drones)
+    base = free_udp_base(drones)
     sel = selectors.DefaultSelector()
     socks = []
     for i in range(drones):
@@ -243,7 +225,7 @@ async def _upload_times(counts: list[int]) -> dict[int, float]:
     from mavsdk.asyncio.plugins.mission_raw import MissionItem, MissionRawAsync
     from pymavlink.dialects.v20 import common as mav
 
-    base = _free_base(1)
+    base = free_udp_base(1)
     proc = _start_sim(1, base)
     mavsdk = Mavsdk(Configuration.create_with_component_type(ComponentType.GROUND_STATION))
     try:

@@ -18,7 +18,6 @@ import math
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,32 +26,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from sitl.ports import free_udp_base
+
 REPO = Path(__file__).resolve().parents[1]
 SIZES = (10, 25, 50, 100)
 RATE_GOAL_HZ = 5.0
 RATE_PASS_HZ = 0.98 * RATE_GOAL_HZ
 TIME_BUDGET_S = 100.0  # stop trying larger fleets past this (the whole module stays near 2 min)
-
-
-def _free_base(count: int) -> int:
-    import random
-
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20000, 60000 - count)
-        socks = []
-        try:
-            for i in range(count):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("0.0.0.0", base + i))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free port range")
 
 
 def _cpu_s() -> float:
@@ -83,7 +63,7 @@ def _offset(lat: float, lon: float, north_m: float) -> tuple[float, float]:
 
 
 def _start_sim(n: int) -> tuple[subprocess.Popen[str], list[str]]:
-    base = _free_base(n)
+    base = free_udp_base(n)
     proc = subprocess.Popen([sys.executable, "-m", "sitl", "--drones", str(n), "--base-port", str(base),
                              "--speed-factor", "1"], cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
