@@ -11,7 +11,7 @@ from core import audit
 from core.auth import Principal, require_role
 from core.db import get_session
 from fleet import registry
-from fleet.control_api import control
+from fleet.control_api import control, fleet_control
 from fleet.schedules_api import router as schedules_router
 from fleet.schemas import DroneCreate, DroneOut, DroneUpdate
 
@@ -58,4 +58,5 @@ def remove_drone(drone_id: DroneIdPath, session: Session = Depends(get_session),
 router = APIRouter()
 router.include_router(drones)
 router.include_router(control)
+router.include_router(fleet_control)
 router.include_router(schedules_router)

@@ -178,3 +178,11 @@ def schedule_rm(schedule_id: Annotated[str, typer.Argument()], server: ServerOpt
                 token: TokenOpt = None) -> None:
     """Delete a schedule."""
     _schedule_action(schedule_id, "rm", server, token)
+
+
+@drone_app.command("return-all")
+def drone_return_all(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
+    """All return home: every flying drone is sent RTL."""
+    out = ApiClient(server, token).post("/api/v1/fleet/return-home")
+    for drone_id, result in sorted(out["results"].items()):
+        print(f"{drone_id}\t{result}")

@@ -63,3 +63,20 @@ async def latest_telemetry(drone_id: DroneIdPath, session: Session = Depends(get
                            manager: FleetManager = Depends(fleet_manager)) -> dict[str, Any]:
     registry.get_drone(session, drone_id)
     return manager.telemetry(drone_id)
+
+
+fleet_control = APIRouter(prefix="/api/v1/fleet", tags=["drones"])
+
+
+class ReturnAllOut(BaseModel):
+    results: dict[str, str]  # drone id -> "rtl" or the reason it was refused
+
+
+@fleet_control.post("/return-home", response_model=ReturnAllOut,
+                    summary="All return home: every flying drone is sent RTL",
+                    responses={503: {"description": "the fleet manager is not running"}})
+async def return_all(session: Session = Depends(get_session), principal: Principal = Depends(require_role("pilot")),
+                     manager: FleetManager = Depends(fleet_manager)) -> ReturnAllOut:
+    results = await manager.return_all()
+    audit.record(session, principal, "fleet.return_home", "drone", sorted(results), results)
+    return ReturnAllOut(results=results)

@@ -127,3 +127,13 @@ async def test_refly_starts_from_the_last_reached_waypoint(tmp_path) -> None:  #
     await dispatcher.stop()
     await bus.stop()
     db.dispose()
+
+
+def test_all_return_home_is_a_pilot_command(client, tokens) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import auth
+
+    assert client.post("/api/v1/fleet/return-home", headers=auth(tokens["viewer"])).status_code == 403
+    r = client.post("/api/v1/fleet/return-home", headers=auth(tokens["pilot"]))
+    assert r.status_code == 200 and r.json() == {"results": {}}  # nothing is flying
+    actions = [a["action"] for a in client.get("/api/v1/audit", headers=auth(tokens["admin"])).json()]
+    assert actions == ["fleet.return_home"]
