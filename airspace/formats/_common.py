@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, time
 from typing import Any
 
@@ -389,3 +389,26 @@ def feature_zone(label: str, build: Any, report: ImportReport) -> tuple[str, Zon
     except (TypeError, AttributeError, KeyError) as exc:
         report.add(label, f"unexpected structure ({exc.__class__.__name__}: {exc})")
     return None
+
+
+def zones_from_items(items: Any, source: str, build: Callable[[dict[str, Any]], Zone],
+                     missing: str = "no features") -> list[Zone]:
+    """Build every zone of a file, whole or not at all: each broken item is named in one report,
+    an identifier repeated across items is merged (wedding cakes), and nothing is returned unless
+    every item is sound."""
+    report = ImportReport(source)
+    if not isinstance(items, list) or not items:
+        report.add("file", missing)
+        report.raise_if_any()
+    built = []
+    for i, raw in enumerate(items):
+        label = feature_label(i, raw)
+        if not isinstance(raw, dict):
+            report.add(label, "is not an object")
+            continue
+        result = feature_zone(label, lambda raw=raw: build(raw), report)
+        if result:
+            built.append(result)
+    zones = merge_repeated(built, report)
+    report.raise_if_any()
+    return zones

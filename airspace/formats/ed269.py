@@ -26,23 +26,8 @@ def looks_like_ed269(doc: Any) -> bool:
 
 
 def zones_from_ed269(doc: dict[str, Any], source: str = "ED-269 file") -> list[Zone]:
-    raw_zones = doc.get("UASZoneList", doc.get("features"))
-    report = c.ImportReport(source)
-    if not isinstance(raw_zones, list) or not raw_zones:
-        report.add("file", "no zones under UASZoneList or features")
-        report.raise_if_any()
-    built = []
-    for i, raw in enumerate(raw_zones):
-        label = c.feature_label(i, raw)
-        if not isinstance(raw, dict):
-            report.add(label, "is not an object")
-            continue
-        result = c.feature_zone(label, lambda raw=raw: zone_from_ed269(raw), report)
-        if result:
-            built.append(result)
-    zones = c.merge_repeated(built, report)
-    report.raise_if_any()
-    return zones
+    return c.zones_from_items(doc.get("UASZoneList", doc.get("features")), source, zone_from_ed269,
+                              missing="no zones under UASZoneList or features")
 
 
 def zone_from_ed269(raw: dict[str, Any]) -> Zone:

@@ -27,23 +27,7 @@ def looks_like_ed318(doc: Any) -> bool:
 
 
 def zones_from_ed318(doc: dict[str, Any], source: str = "ED-318 file") -> list[Zone]:
-    report = c.ImportReport(source)
-    features = doc.get("features")
-    if not isinstance(features, list) or not features:
-        report.add("file", "no features")
-        report.raise_if_any()
-    built = []
-    for i, f in enumerate(features):
-        label = c.feature_label(i, f)
-        if not isinstance(f, dict):
-            report.add(label, "is not an object")
-            continue
-        result = c.feature_zone(label, lambda f=f: zone_from_ed318(f), report)
-        if result:
-            built.append(result)
-    zones = c.merge_repeated(built, report)
-    report.raise_if_any()
-    return zones
+    return c.zones_from_items(doc.get("features"), source, zone_from_ed318)
 
 
 def zone_from_ed318(feature: dict[str, Any]) -> Zone:
