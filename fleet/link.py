@@ -169,7 +169,9 @@ class DroneLink:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._streams = []
-        self.vehicle = None
+        vehicle, self.vehicle = self.vehicle, None
+        if vehicle is not None:
+            vehicle.release()  # plugins before the MAVSDK instance they came from
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.connection.close(), 10)
 

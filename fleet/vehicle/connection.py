@@ -71,7 +71,12 @@ class VehicleConnection:
         return int(await self.system.get_system_id())
 
     async def close(self) -> None:
-        mavsdk, self._mavsdk, self._system = self._mavsdk, None, None
+        mavsdk, system, self._mavsdk, self._system = self._mavsdk, self._system, None, None
+        # A System must not outlive its Mavsdk instance (MAVSDK aborts the process otherwise); the
+        # asyncio wrapper has no destroy of its own, the System it wraps does.
+        inner = getattr(system, "_system", None)
+        if inner is not None:
+            inner.destroy()
         if mavsdk is not None:
             # destroy() joins MAVSDK's threads: keep it off the event loop.
             await asyncio.to_thread(mavsdk.destroy)
