@@ -54,6 +54,7 @@ class DispatchSettings:
     approval_timeout_s: float = 600.0
     flight_timeout_s: float = 3600.0  # wall clock
     report_interval_s: float = 1.0
+    assign_wait_s: float = 30.0  # drones still connecting (no telemetry yet): wait this long for one
     fault_timeout_s: float = 20.0  # a fault that lasts longer ends the run (its own failsafes act meanwhile)
 
 
@@ -307,7 +308,7 @@ class Dispatcher:
         while True:
             # A drone another run is filing for is skipped, so runs dispatched together spread over
             # the fleet instead of all filing for the nearest drone (the database still has the last word).
-            candidates = [d for d in self._candidates(plan) if d not in tried and d not in self._claimed]
+            candidates = await self._wait_for_candidates(plan, tried)
             if not candidates:
                 raise _Stop("failed", "no drone available: " + (self._why_none(plan) or "none connected"))
             drone_id = candidates[0]
@@ -347,6 +348,23 @@ class Dispatcher:
             return None
         await self._set(run_id, "approved", None, doc={"intent_id": intent.id})
         return intent.id
+
+    async def _wait_for_candidates(self, plan: MissionPlan, tried: set[str]) -> list[str]:
+        """Drones free for this run; while some are still connecting (no state or battery yet),
+        wait up to `assign_wait_s` for one rather than failing a run that is due now."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.assign_wait_s
+        while True:
+            candidates = [d for d in self._candidates(plan) if d not in tried and d not in self._claimed]
+            if candidates or loop.time() >= deadline or not any(
+                    self._still_connecting(link) for d, link in self.fleet.links.items() if d not in tried):
+                return candidates
+            await asyncio.sleep(0.5)
+
+    @staticmethod
+    def _still_connecting(link: Any) -> bool:
+        snap = link.snapshot()
+        return not snap["connected"] or link.sm.state is S.OFFLINE or snap["battery_remaining"] is None
 
     def _battery_needed(self, plan: MissionPlan) -> float:
         minutes = (route_length_m(plan) / self.settings.cruise_m_s) / 60.0 + 2.0
