@@ -15,7 +15,7 @@ from core.auth import ensure_token
 from core.db import Database
 from core.events import EventBus
 from core.settings import Settings, get_settings
-from skypatrol.api import audit, events, health, tokens, users
+from skypatrol.api import audit, events, health, site, tokens, users
 from skypatrol.api.errors import install_error_handlers
 from skypatrol.api.metrics import install_metrics
 
@@ -152,7 +152,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(install_metrics(app))
-    for r in (health.router, events.router, tokens.router, users.router, audit.router,
+    for r in (health.router, events.router, tokens.router, users.router, audit.router, site.router,
               *_domain_routers()):
         app.include_router(r)  # type: ignore[arg-type]
+    from skypatrol.console import install_console
+
+    install_console(app)
     return app
