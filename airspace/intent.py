@@ -24,8 +24,9 @@ def intent_volumes(
     vertical_buffer_m: float = 10.0,
     time_buffer_s: float = 120.0,
 ) -> list[IntentVolume]:
-    """One volume per leg: the leg buffered horizontally, its altitudes padded, and the time it is
-    expected to be flown (from the speeds) widened by `time_buffer_s` on each side."""
+    """One volume per leg flown, in flight order (DO_JUMP repeats unrolled): the leg buffered
+    horizontally, its altitudes padded, and the time it is expected to be flown (from the speeds)
+    widened by `time_buffer_s` on each side."""
     frame = LocalFrame(route.home.lat, route.home.lon)
     lat = np.array([p.lat for p in route.points])
     lon = np.array([p.lon for p in route.points])
@@ -34,23 +35,20 @@ def intent_volumes(
     volumes = []
     t = start
     pad = timedelta(seconds=time_buffer_s)
-    unflown = set(route.unflown_legs)
-    for k in range(len(route.points) - 1):
-        if k in unflown:
-            continue
-        horizontal = math.hypot(e[k + 1] - e[k], n[k + 1] - n[k])
-        duration = max(horizontal / speed_m_s, abs(alt[k + 1] - alt[k]) / climb_m_s, 1.0)
+    for a, b in route.flown_legs():
+        horizontal = math.hypot(e[b] - e[a], n[b] - n[a])
+        duration = max(horizontal / speed_m_s, abs(alt[b] - alt[a]) / climb_m_s, 1.0)
         if horizontal > 0:
-            leg = shapely.LineString([(e[k], n[k]), (e[k + 1], n[k + 1])])
+            leg = shapely.LineString([(e[a], n[a]), (e[b], n[b])])
         else:
-            leg = shapely.Point(e[k], n[k])
+            leg = shapely.Point(e[a], n[a])
         outline = geometry_enu2geodetic(leg.buffer(lateral_buffer_m, quad_segs=4), frame)
         ring = [(float(x), float(y)) for x, y in outline.exterior.coords]
         volumes.append(
             IntentVolume(
                 outline=ring,
-                alt_lower_amsl_m=float(min(alt[k], alt[k + 1]) - vertical_buffer_m),
-                alt_upper_amsl_m=float(max(alt[k], alt[k + 1]) + vertical_buffer_m),
+                alt_lower_amsl_m=float(min(alt[a], alt[b]) - vertical_buffer_m),
+                alt_upper_amsl_m=float(max(alt[a], alt[b]) + vertical_buffer_m),
                 time_start=t - pad,
                 time_end=t + timedelta(seconds=duration) + pad,
             )

@@ -5,6 +5,8 @@ DO_JUMP (param1: the target's sequence number, 1-based as in QGC `.plan` doJumpI
 files, where 0 is home; param2: the repeat count, 0 = never) makes the vehicle fly from the last
 position before the jump back to the target: that leg is added after the route's own legs, as a
 separate piece (`Route.unflown_legs` names the gap leading to it, which is not flown).
+`Route.timeline` gives the order in which the points are flown, jumps and their repeats unrolled,
+so that intent volumes are timed as the vehicle flies them.
 """
 
 from __future__ import annotations
@@ -40,6 +42,16 @@ class Route:
 
     points: tuple[RoutePoint, ...]
     unflown_legs: tuple[int, ...] = ()
+    # Indexes into `points` in the order they are flown (DO_JUMP repeats unrolled); empty: the
+    # points in order, skipping the unflown legs.
+    timeline: tuple[int, ...] = ()
+
+    def flown_legs(self) -> list[tuple[int, int]]:
+        """(from, to) point indexes of the legs in the order they are flown."""
+        if self.timeline:
+            return list(zip(self.timeline, self.timeline[1:], strict=False))
+        unflown = set(self.unflown_legs)
+        return [(k, k + 1) for k in range(len(self.points) - 1) if k not in unflown]
 
     @property
     def home(self) -> RoutePoint:
@@ -89,10 +101,39 @@ def route_from_mission(plan: Any, home_amsl_m: float) -> Route:
             if leg is not None:
                 jumps.append(leg)
     unflown = []
+    sequential = len(points)
     for start, end in jumps:
         unflown.append(len(points) - 1)
         points += [start, end]
-    return Route(tuple(points), tuple(unflown))
+    timeline = _timeline(items, points[:sequential]) if jumps else ()
+    return Route(tuple(points), tuple(unflown), timeline)
+
+
+MAX_TIMELINE_LEGS = 100_000
+
+
+def _timeline(items: Sequence[_Item], points: Sequence[RoutePoint]) -> tuple[int, ...]:
+    """The sequential points in the order the vehicle flies them, executing the items as an
+    autopilot does: each DO_JUMP is taken `param2` times (a negative count, "repeat for ever", is
+    unrolled once), then the mission goes on after it."""
+    point_of = {p.item_index: k for k, p in enumerate(points) if p.item_index is not None}
+    order = [0]
+    jumps_left: dict[int, int] = {}
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if i in point_of:
+            order.append(point_of[i])
+            if len(order) > MAX_TIMELINE_LEGS:
+                raise BadInput(f"the DO_JUMP repeats make a flight of more than {MAX_TIMELINE_LEGS} legs")
+        elif item.command == CMD_DO_JUMP and math.isfinite(item.param1) and math.isfinite(item.param2):
+            left = jumps_left.setdefault(i, 1 if item.param2 < 0 else int(item.param2))
+            if left > 0:
+                jumps_left[i] = left - 1
+                i = round(item.param1) - 1
+                continue
+        i += 1
+    return tuple(order)
 
 
 def _jump_leg(

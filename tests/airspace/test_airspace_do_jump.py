@@ -78,7 +78,31 @@ def test_the_unflown_gap_is_not_checked_and_gets_no_intent_volume() -> None:
     r = route_from_mission(p, HOME_AMSL_M)
     assert [p.item_index for p in r.points] == [None, 0, 1, 3, 4, 5, 1, 2]
     assert r.unflown_legs == (5,) and check(p).clear
-    assert len(intent_volumes(r, HOME_AMSL_M, WHEN)) == len(r.points) - 2
+    # Intent volumes follow the flight: home, 0, 1, back to 0, 1 again, then 3, 4, 5 (7 legs);
+    # the unflown gap gets none.
+    assert r.flown_legs() == [(0, 1), (1, 2), (2, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
+    assert len(intent_volumes(r, HOME_AMSL_M, WHEN)) == 7
+
+
+def test_intent_volumes_are_timed_in_flight_order_with_repeats() -> None:
+    # Out 300 m and back three times over (the jump taken twice), then on east: the eastern leg is
+    # flown last, after all the laps, and every lap has its own time window.
+    p = plan(wp(0, 0), wp(0, 300), jump(1, 2), wp(300, 300))
+    r = route_from_mission(p, HOME_AMSL_M)
+    assert r.flown_legs() == [(0, 1), (1, 2), (2, 1), (1, 2), (2, 1), (1, 2), (2, 3)]
+    vols = intent_volumes(r, HOME_AMSL_M, WHEN, speed_m_s=10.0, time_buffer_s=0.0)
+    starts = [v.time_start for v in vols]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)
+    # home to (0, 0) is 300 m: 30 s; then six 300 m legs of 30 s each before the eastern leg.
+    assert (vols[-1].time_start - WHEN).total_seconds() == pytest.approx(30 + 5 * 30, abs=1.0)
+    assert (vols[-1].time_end - WHEN).total_seconds() == pytest.approx(30 + 6 * 30, abs=1.0)
+
+
+def test_a_jump_repeated_for_ever_is_unrolled_once_and_huge_repeats_are_refused() -> None:
+    r = route_from_mission(plan(wp(0, 0), wp(0, 300), jump(1, -1)), HOME_AMSL_M)
+    assert r.flown_legs() == [(0, 1), (1, 2), (2, 1), (1, 2)]
+    with pytest.raises(BadInput, match="more than 100000 legs"):
+        route_from_mission(plan(wp(0, 0), wp(0, 300), jump(1, 1e6)), HOME_AMSL_M)
 
 
 def test_a_jump_to_no_item_is_bad_input() -> None:
