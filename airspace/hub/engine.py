@@ -28,7 +28,7 @@ from airspace.authority import (
     PositionReport,
     Reason,
 )
-from airspace.hub.policy import FilingPolicy, assess
+from airspace.hub.policy import FilingPolicy, assess, crossed_restrictions
 from airspace.index import ZoneIndex
 from airspace.intent import intents_conflict, position_conforms
 from airspace.model import Zone, as_utc
@@ -139,9 +139,9 @@ class AuthorityEngine:
                     select(HubIntent).where(HubIntent.state.in_([x.value for x in LIVE_STATES]))
                 ).scalars():
                     intent = OperationalIntent.model_validate(row.doc)
-                    needs, refusals = assess(intent.request, single, self.policy.height_limits_m)
-                    if refusals or (needs and zone.id not in intent.request.authorisations):
-                        reason = Reason(code="restriction_added", message=f"crosses new restriction {zone.id!r}")
+                    reasons = crossed_restrictions(intent.request, single)
+                    if reasons:
+                        reason = reasons[0]
                         self._set_state(s, row, intent, IntentState.REVOKED, [reason])
                         self._notify(
                             NotificationKind.PLAN_REVOKED,

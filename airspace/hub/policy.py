@@ -91,6 +91,19 @@ def _applies_during(index: ZoneIndex, vi: int, volume: IntentVolume) -> bool:
     return bool(index.volumes_active(np.array([vi]), volume.time_end)[0])
 
 
+def crossed_restrictions(request: IntentRequest, index: ZoneIndex) -> list[Reason]:
+    """Zones of `index` the filed flight may not enter as filed: prohibited ones, and those needing
+    an authorisation the filing does not carry. Height rules play no part: a new restriction
+    withdraws only the flights that touch it."""
+    out = []
+    for f in zones_touched(request, index):
+        if f.restriction is Restriction.PROHIBITED or (
+            f.restriction in AUTHORISABLE and f.zone_id not in request.authorisations
+        ):
+            out.append(Reason(code="restriction_added", message=f"crosses new restriction {f.zone_id!r}"))
+    return out
+
+
 def assess(
     request: IntentRequest, index: ZoneIndex, height_limits_m: Mapping[DroneClass, float | None] | None = None
 ) -> tuple[bool, list[Reason]]:

@@ -273,3 +273,20 @@ def test_hub_serve_options_are_checked(tmp_path: Path) -> None:
         timedelta(minutes=45),
         False,
     )
+
+
+def test_a_new_restriction_leaves_an_authorised_over_height_flight_elsewhere_alone() -> None:
+    # A 150 m flight (above the light class's true-height limit) filed two days ahead: it needs
+    # authorisation and is accepted. A restriction far from it must not withdraw it; one across it must.
+    engine = AuthorityEngine()
+    start = now() + timedelta(days=2)
+    high = engine.file_intent(request("op-a", start, (0, -500, 150), (1000, -500, 150)))
+    assert high.state is IntentState.ACCEPTED
+    window = [{"start": now().isoformat(), "end": (now() + timedelta(days=3)).isoformat()}]
+    far = zone("TFR-FAR", "PROHIBITED", volume(square(5000, 5000, 5100, 5100)), applicability=window)
+    assert engine.add_restriction(far) == []
+    assert engine.get_intent(high.id).state is IntentState.ACCEPTED
+    across = zone("TFR-ON", "PROHIBITED", volume(square(450, -600, 550, -400)), applicability=window)
+    assert engine.add_restriction(across) == [high.id]
+    assert engine.get_intent(high.id).state is IntentState.REVOKED
+    engine.close()
