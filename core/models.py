@@ -166,3 +166,21 @@ class Mission(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     __table_args__ = (Index("ix_missions_state", "state"), Index("ix_missions_drone", "drone_id"))
+
+
+class Alert(Base):
+    """An alert a duty officer works: raised from an alert-worthy event, then acknowledged,
+    assigned and closed. The event stays in the stream; this row carries the case's state."""
+
+    __tablename__ = "alerts"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)  # the raising event's id
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)  # the raising event's seq
+    type: Mapped[str] = mapped_column(String(128), index=True)
+    subject: Mapped[str | None] = mapped_column(String(255))
+    raised_at: Mapped[datetime]
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    assignee: Mapped[str | None] = mapped_column(String(128))
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(128))

@@ -40,6 +40,24 @@ class MqttSettings(BaseModel):
     max_inflight: int = 100
 
 
+class AlertSettings(BaseModel):
+    # Event types (prefixes) that open an alert case for the duty officers.
+    types: list[str] = Field(default_factory=lambda: [
+        "skypatrol.alert.", "skypatrol.airspace.plan_revoked.", "skypatrol.airspace.nonconformance.",
+        "skypatrol.drone.failsafe."])
+
+
+class WebhookSettings(BaseModel):
+    """An HTTP endpoint of the city platform that receives events (CloudEvents, structured JSON)."""
+
+    url: str
+    name: str | None = None  # names the delivery cursor; defaults to the URL
+    types: list[str] = Field(default_factory=lambda: ["skypatrol.alert."])  # event type prefixes sent
+    secret: str | None = None  # HMAC-SHA256 of the body in X-SkyPatrol-Signature when set
+    timeout_s: float = 5.0
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
 # --- fleet (vehicles over MAVSDK, the fleet manager, platform failsafes) -----------------------
 def _default_failsafe_params() -> dict[str, int | float]:
     # PX4 parameters set on every vehicle at connect: data link loss -> return (after
@@ -117,6 +135,8 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     sqlite_synchronous: str = "NORMAL"
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    webhooks: list[WebhookSettings] = Field(default_factory=list)
     # The airspace authority: "local" (embedded, decides at once from the zone store) or "hub"
     # (the East China UAV hub, or SkyPatrol's reference hub, at hub_url).
     authority: Literal["local", "hub"] = "local"

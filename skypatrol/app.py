@@ -15,6 +15,7 @@ from core.auth import ensure_token
 from core.db import Database
 from core.events import EventBus
 from core.settings import Settings, get_settings
+from skypatrol.api import alerts as alerts_api
 from skypatrol.api import audit, events, health, site, tokens, users
 from skypatrol.api.errors import install_error_handlers
 from skypatrol.api.metrics import install_metrics
@@ -93,6 +94,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             bridge = MqttBridge(bus, db, settings.mqtt)
             await bridge.start()
         app.state.mqtt_bridge = bridge
+        from skypatrol.alerts import AlertService
+        from skypatrol.delivery.webhook import WebhookForwarder
+
+        alerts = AlertService(db, bus, settings.alerts)
+        await alerts.start()
+        app.state.alerts = alerts
+        webhooks = [WebhookForwarder(bus, db, hook) for hook in settings.webhooks]
+        for hook in webhooks:
+            await hook.start()
+        app.state.webhooks = webhooks
         authority, watcher = _airspace_authority(settings, db, bus)
         app.state.authority = authority
         await watcher.start()
@@ -138,6 +149,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             close = getattr(authority, "close", None)
             if close is not None:
                 close()
+            for hook in webhooks:
+                await hook.stop()
+            await alerts.stop()
             if bridge is not None:
                 await bridge.stop()
             await bus.stop()
@@ -152,7 +166,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(install_metrics(app))
-    for r in (health.router, events.router, tokens.router, users.router, audit.router, site.router,
+    for r in (health.router, events.router, tokens.router, users.router, audit.router, site.router, alerts_api.router,
               *_domain_routers()):
         app.include_router(r)  # type: ignore[arg-type]
     from skypatrol.console import install_console

@@ -47,6 +47,7 @@ DOMAIN_APPS = (
     ("sitl.cli", "app", "sim"),
     ("fleet.cli", "drone_app", "drone"),
     ("fleet.cli", "schedule_app", "schedule"),
+    ("skypatrol.alerts_cli", "alert_app", "alert"),
     ("inference.cli", "app", "infer"),
     ("inference.edge_cli", "app", "edge"),
 )
