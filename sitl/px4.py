@@ -7,23 +7,36 @@ the same ports and ids as the built-in simulator, so the same MAVSDK code flies 
 
     with Px4Fleet.from_env(drones=3) as fleet:
         urls = fleet.connection_urls()
+
+With `tap=True` a `MavlinkTap` sits between each instance and its ground station (which then
+listens on a free port, see `connection_urls()`): the link can be cut (`cut_link`) and the
+vehicle's own report read (`state`) the way the built-in simulator's control port allows.
+Parameters go in through PX4's own shell (`px4-param --instance i`), so a test can drain the
+simulated battery (SIM_BAT_*) without a second ground station on the vehicle's link.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sitl.defaults import DEFAULT_BASE_PORT, DEFAULT_HOME
+from sitl.defaults import DEFAULT_BASE_PORT, default_homes
+from sitl.mavlink_tap import MavlinkTap
+from sitl.ports import free_udp_base
 
 SIH_QUADX_AUTOSTART = 10040
 PX4_GCS_BASE_PORT = 14540  # PX4's fixed "onboard to GCS" remote port for instance 0
+PX4_LOCAL_BASE_PORTS = (14580, 18570, 14280, 13030, 19450)  # what instance i binds, each +i
+MAX_INSTANCES = 10  # from instance 10 on, PX4's startup script gives every instance port 14549
 
 
 class Px4Unavailable(RuntimeError):
@@ -43,59 +56,137 @@ def find_px4_build(px4_dir: str | os.PathLike[str] | None = None) -> Path:
     raise Px4Unavailable(f"no built px4 under {root_path}/build/px4_sitl_default (run `make px4_sitl_default`)")
 
 
+def param_type(build_dir: Path, name: str) -> str | None:
+    """INT32 or FLOAT as this build declares `name` (parameters.xml), None when unknown."""
+    xml = build_dir / "parameters.xml"
+    if not xml.is_file():
+        return None
+    m = re.search(rf'<parameter name="{re.escape(name)}"[^>]*type="(\w+)"', xml.read_text(errors="replace"))
+    return m.group(1) if m else None
+
+
+def _udp_port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
 @dataclass
 class Px4Fleet:
     build_dir: Path
     drones: int = 1
-    home: tuple[float, float, float] = DEFAULT_HOME
+    homes: list[tuple[float, float, float]] = field(default_factory=list)  # missing ones: defaults
     speed_factor: float = 1.0
+    tap: bool = False
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    taps: list[MavlinkTap] = field(default_factory=list)
     workdir: Path | None = None
 
     @classmethod
-    def from_env(cls, drones: int = 1, **kw: object) -> Px4Fleet:
-        return cls(find_px4_build(), drones, **kw)  # type: ignore[arg-type]
+    def from_env(cls, drones: int = 1, **kw: Any) -> Px4Fleet:
+        return cls(find_px4_build(), drones, **kw)
 
     def connection_urls(self) -> list[str]:
+        """One MAVSDK URL per vehicle, in system id order."""
+        if self.taps:
+            return [t.gcs_url for t in self.taps]
         # PX4 SITL instance i always talks to 14540+i; a different base port needs PX4's own
         # mavlink start lines to change, which this launcher does not do.
         return [f"udpin://0.0.0.0:{PX4_GCS_BASE_PORT + i}" for i in range(self.drones)]
 
+    def resolved_homes(self) -> list[tuple[float, float, float]]:
+        return [*self.homes, *default_homes(self.drones)[len(self.homes):]][: self.drones]
+
+    def _home_env(self, home: tuple[float, float, float]) -> dict[str, str]:
+        lat, lon, alt = home
+        # PX4 v1.15 declares SIH_LOC_LAT0/LON0 as INT32 in 1e-7 degrees; later releases as FLOAT degrees.
+        scale = 1e7 if param_type(self.build_dir, "SIH_LOC_LAT0") == "INT32" else None
+        fmt = (lambda v: str(round(v * scale))) if scale else (lambda v: f"{v:.7f}")
+        return {"PX4_HOME_LAT": fmt(lat), "PX4_HOME_LON": fmt(lon), "PX4_HOME_ALT": f"{alt:.2f}"}
+
     def start(self) -> None:
         if PX4_GCS_BASE_PORT != DEFAULT_BASE_PORT:  # pragma: no cover - constants kept in step
             raise RuntimeError("PX4 and the simulator disagree on the base port")
+        if not 1 <= self.drones <= MAX_INSTANCES:
+            raise ValueError(f"PX4 SITL runs 1 to {MAX_INSTANCES} instances here, not {self.drones}")
+        busy = [p + i for i in range(self.drones) for p in PX4_LOCAL_BASE_PORTS if not _udp_port_free(p + i)]
+        if busy:
+            raise RuntimeError(f"UDP ports {busy} are in use: is another PX4 SITL running?")
         self.workdir = Path(tempfile.mkdtemp(prefix="px4-sitl-"))
-        lat, lon, alt = self.home
-        for i in range(self.drones):
-            instance_dir = self.workdir / f"instance_{i}"
-            instance_dir.mkdir()
-            env = dict(os.environ)
-            env.update(
-                PX4_SYS_AUTOSTART=str(SIH_QUADX_AUTOSTART),
-                PX4_SIM_MODEL="sihsim_quadx",
-                PX4_HOME_LAT=f"{lat:.7f}",
-                PX4_HOME_LON=f"{lon:.7f}",
-                PX4_HOME_ALT=f"{alt:.2f}",
-                PX4_SIM_SPEED_FACTOR=f"{self.speed_factor:g}",
-            )
-            log = (instance_dir / "px4.log").open("wb")
-            cmd = [str(self.build_dir / "bin" / "px4"), "-i", str(i), "-d", str(self.build_dir / "etc")]
-            self.processes.append(
-                subprocess.Popen(
-                    cmd,
-                    cwd=instance_dir,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
+        try:
+            if self.tap:
+                base = free_udp_base(self.drones)
+                for i in range(self.drones):
+                    self.taps.append(MavlinkTap(PX4_GCS_BASE_PORT + i, base + i).start())
+            for i, home in enumerate(self.resolved_homes()):
+                instance_dir = self.workdir / f"instance_{i}"
+                instance_dir.mkdir()
+                env = dict(os.environ)
+                env.update(
+                    PX4_SYS_AUTOSTART=str(SIH_QUADX_AUTOSTART),
+                    PX4_SIM_MODEL="sihsim_quadx",
+                    PX4_SIM_SPEED_FACTOR=f"{self.speed_factor:g}",
+                    **self._home_env(home),
                 )
-            )
+                log = (instance_dir / "px4.log").open("wb")
+                cmd = [str(self.build_dir / "bin" / "px4"), "-i", str(i), "-d", str(self.build_dir / "etc")]
+                self.processes.append(
+                    subprocess.Popen(
+                        cmd,
+                        cwd=instance_dir,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
+                        start_new_session=True,
+                    )
+                )
+        except BaseException:
+            self.stop()
+            raise
         time.sleep(1.0)
         dead = [i for i, p in enumerate(self.processes) if p.poll() is not None]
         if dead:
+            logs = self.log(dead[0])[-2000:]
             self.stop()
-            raise RuntimeError(f"PX4 instance(s) {dead} exited at start; logs under {self.workdir}")
+            raise RuntimeError(f"PX4 instance(s) {dead} exited at start:\n{logs}")
+
+    def log(self, instance: int) -> str:
+        if self.workdir is None:
+            return ""
+        path = self.workdir / f"instance_{instance}" / "px4.log"
+        return path.read_text(errors="replace") if path.is_file() else ""
+
+    def shell(self, instance: int, command: str, *args: str, timeout_s: float = 10.0) -> str:
+        """Run one PX4 shell command (`param set X 1`, `failure gps off`) in instance i."""
+        client = self.build_dir / "bin" / f"px4-{command}"
+        out = subprocess.run([str(client), "--instance", str(instance), *args], capture_output=True, text=True,
+                             timeout=timeout_s, cwd=self.workdir)
+        if out.returncode != 0:
+            raise RuntimeError(f"px4-{command} {' '.join(args)} (instance {instance}): {out.stdout}{out.stderr}")
+        return out.stdout
+
+    def set_params(self, instance: int, params: dict[str, float | int]) -> None:
+        for name, value in params.items():
+            self.shell(instance, "param", "set", name, f"{value:g}" if isinstance(value, float) else str(value))
+
+    def cut_link(self, instance: int, wall_s: float | None = None) -> None:
+        self._tap(instance).cut(wall_s)
+
+    def restore_link(self, instance: int) -> None:
+        self._tap(instance).restore()
+
+    def state(self, instance: int) -> dict[str, Any]:
+        """The vehicle's own last report (mode, position, home, mission item, battery)."""
+        return self._tap(instance).state()
+
+    def _tap(self, instance: int) -> MavlinkTap:
+        if not self.taps:
+            raise RuntimeError("started without tap=True: no link control or state")
+        return self.taps[instance]
 
     def stop(self) -> None:
         for p in self.processes:
@@ -106,9 +197,14 @@ class Px4Fleet:
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
+                p.wait(5)
         self.processes.clear()
+        for t in self.taps:
+            t.stop()
+        self.taps.clear()
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
 
     def __enter__(self) -> Px4Fleet:
         self.start()
