@@ -131,6 +131,10 @@ class Settings(BaseSettings):
     retention_interval_s: float = 3600.0
     # Evidence images (which may show people and number plates) are deleted after this many days.
     evidence_retention_days: float = 180.0
+    # The server backs its database up into <data_dir>/backups every this many hours (0: never),
+    # keeping the newest `backup_keep`; `skypatrol db backup` takes one at any time.
+    backup_interval_h: float = Field(default=24.0, ge=0)
+    backup_keep: int = Field(default=7, ge=1)
     event_batch_max: int = 5000
     admin_token: str | None = None
     sqlite_synchronous: str = "NORMAL"

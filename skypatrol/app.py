@@ -71,6 +71,21 @@ async def _prune_evidence_periodically(settings: Settings) -> None:
         await asyncio.sleep(settings.retention_interval_s)
 
 
+async def _back_up_periodically(settings: Settings) -> None:
+    from core.backup import backup_database, default_backup_name, prune_backups
+
+    folder = settings.data_dir / "backups"
+    url = settings.resolved_database_url
+    while True:
+        await asyncio.sleep(settings.backup_interval_h * 3600)
+        try:
+            path = await asyncio.to_thread(backup_database, url, folder / default_backup_name(url))
+            await asyncio.to_thread(prune_backups, folder, settings.backup_keep)
+            log.info("database backed up to %s", path)
+        except Exception:
+            log.warning("database backup failed", exc_info=True)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -114,6 +129,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await schedules.start()
         app.state.schedules = schedules
         pruning = asyncio.create_task(_prune_evidence_periodically(settings), name="evidence-retention")
+        backups = (asyncio.create_task(_back_up_periodically(settings), name="backups")
+                   if settings.backup_interval_h > 0 else None)
         if settings.fleet.enabled:
             from fleet.mavsdk_log import route_mavsdk_log
 
@@ -144,6 +161,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if fleet is not None:  # fleet manager
                 await fleet.stop()
             pruning.cancel()
+            if backups is not None:
+                backups.cancel()
             await schedules.stop()
             await watcher.stop()
             close = getattr(authority, "close", None)

@@ -321,6 +321,34 @@ def db_upgrade() -> None:
         db.dispose()
 
 
+@db_app.command("backup")
+def db_backup(
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="backup file (default: in <data_dir>/backups)")]
+    = None,
+) -> None:
+    """Back the database up (a consistent copy, safe while the server runs); prints the file."""
+    from core.backup import backup_database, default_backup_name
+
+    settings = _settings()
+    url = settings.resolved_database_url
+    dest = output or settings.data_dir / "backups" / default_backup_name(url)
+    print(backup_database(url, dest))
+
+
+@db_app.command("restore")
+def db_restore(
+    backup: Annotated[Path, typer.Argument(help="a file written by `skypatrol db backup`")],
+    yes: Annotated[bool, typer.Option("--yes", help="confirm: the database is replaced by the backup")] = False,
+) -> None:
+    """Replace the database with a backup (stop the server first), then apply the migrations."""
+    from core.backup import restore_database
+
+    if not yes:
+        raise BadInput("restoring replaces the whole database; pass --yes to confirm")
+    restore_database(_settings().resolved_database_url, backup)
+    print(f"restored {backup}")
+
+
 @events_app.command("tail")
 def events_tail(
     server: ServerOpt = "http://127.0.0.1:8000",
