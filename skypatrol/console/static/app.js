@@ -158,8 +158,10 @@ async function loadLayers() {
     map.setBase(doc.features.filter((f) => f.properties.layer !== "zone"));
     const zones = doc.features.filter((f) => f.properties.layer === "zone");
     map.setZones(zones);
-    // The same zones as a zone document, for planning around them.
-    state.zoneDoc = { type: "FeatureCollection", features: zones.map((f) => {
+    // No-fly zones in force, as a zone document, for planning around them (zones that need an
+    // authorisation stay plannable: the airspace check names them and filing asks for them).
+    state.zoneDoc = { type: "FeatureCollection", features: zones.filter((f) => f.properties.restriction === "PROHIBITED"
+      && f.properties.active !== false).map((f) => {
       const { layer, active, ...props } = f.properties; // eslint-disable-line no-unused-vars
       return { type: "Feature", id: f.id ?? props.id, geometry: f.geometry, properties: props };
     }) };
@@ -342,7 +344,7 @@ function planRequest() {
   const home = homeFor();
   const fleet = { homes: home ? [home] : [] };
   const airspace = $("#plan-avoid").checked && state.zoneDoc ? { zones: state.zoneDoc } : undefined;
-  const alt = Number($("#plan-alt").value) || 60;
+  const alt = Number($("#plan-alt").value) || 50;
   const imaging = { alt_m: alt, camera: { name: $("#plan-camera").value || null } };
   if (pattern === "survey") {
     if (s.points.length < 3) throw new Error(t("plan.needShape"));
