@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint venv clean
+.PHONY: run test bench lint venv clean screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks $(BENCH)
+
+# The console's main screens into docs/screenshots/ (needs Debian's chromium).
+screenshots: $(STAMP)
+	$(BIN)/python -m skypatrol.console.screenshots --out docs/screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,7 +1,7 @@
 // The operators' console: login, map, fleet, plan editor, runs and schedules, events.
 import { Api, ApiError, EventStream } from "./api.js";
 import { PatrolMap, ZONE_COLOURS, linkQuality } from "./map.js";
-import { t, setLang, getLang, initialLang, applyI18n, eventName } from "./i18n.js";
+import { t, setLang, getLang, initialLang, applyI18n, eventName, runState } from "./i18n.js";
 import { readMissionFile } from "./formats.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -483,7 +483,7 @@ function renderRuns() {
   $("#runs-list").innerHTML = state.runs.length ? `<table>${state.runs.map((r) => {
     const pr = state.runProgress.get(r.id);
     return `<tr class="clickable" data-run="${esc(r.id)}"><td>${esc(r.id)}<br><small class="muted">${esc(planName[r.plan_id] || r.plan_id || "")}</small></td>
-      <td><span class="state ${esc(r.state)}">${esc(r.state)}</span>${pr ? ` ${pr.current}/${pr.total}` : ""}</td>
+      <td><span class="state ${esc(r.state)}" data-state="${esc(r.state)}">${esc(runState(r.state))}</span>${pr ? ` ${pr.current}/${pr.total}` : ""}</td>
       <td>${esc(r.drone_id || "–")}<br><small class="muted">${esc(fmtTime(r.planned_start || r.created_at))}</small></td></tr>`;
   }).join("")}</table>` : `<p class="muted">${esc(t("runs.none"))}</p>`;
 }
@@ -553,7 +553,7 @@ async function openRun(id) {
       api.get(`/api/v1/missions/${encodeURIComponent(id)}/report`).catch(() => null)]);
     const pr = state.runProgress.get(id);
     const pct = pr && pr.total ? Math.round((100 * pr.current) / pr.total) : run.state === "completed" ? 100 : 0;
-    const rows = [[t("runs.state"), `<span class="state ${esc(run.state)}" id="run-state">${esc(run.state)}</span>`],
+    const rows = [[t("runs.state"), `<span class="state ${esc(run.state)}" id="run-state" data-state="${esc(run.state)}">${esc(runState(run.state))}</span>`],
       [t("runs.drone"), esc(run.drone_id || "–")], [t("runs.plan"), esc(run.plan_id || "–")],
       [t("runs.started_at"), esc(fmtTime(run.started_at))], [t("runs.ended_at"), esc(fmtTime(run.ended_at))],
       [t("runs.reason"), esc(run.reason || "")]];
@@ -591,7 +591,7 @@ function updateEventFilters() {
 function eventSummary(ev) {
   const d = ev.data || {};
   const parts = [];
-  if (d.state) parts.push(d.state);
+  if (d.state && !ev.type.includes("telemetry")) parts.push(runState(d.state));
   if (d.from && d.to) parts.push(`${t(`state.${d.from}`)} → ${t(`state.${d.to}`)}`);
   if (d.reason) parts.push(d.reason);
   if (d.current != null && d.total != null) parts.push(`${d.current}/${d.total}`);

@@ -160,6 +160,22 @@ export const MESSAGES = {
     "unit.min": "min",
     "unit.ha": "ha",
     "unit.cm": "cm",
+    "run.scheduled": "scheduled",
+    "run.planning": "planning",
+    "run.filing": "filing",
+    "run.approved": "approved",
+    "run.rejected": "rejected",
+    "run.assigned": "assigned",
+    "run.uploading": "uploading",
+    "run.flying": "flying",
+    "run.returning": "returning",
+    "run.completed": "completed",
+    "run.aborted": "aborted",
+    "run.failed": "failed",
+    "run.missed": "missed",
+    "run.postponed": "postponed",
+    "run.awaiting_approval": "awaiting approval",
+    "run.paused": "paused",
   },
   "zh-CN": {
     "app.title": "SkyPatrol 巡检控制台",
@@ -320,6 +336,22 @@ export const MESSAGES = {
     "unit.min": "分钟",
     "unit.ha": "公顷",
     "unit.cm": "厘米",
+    "run.scheduled": "已排期",
+    "run.planning": "规划中",
+    "run.filing": "报备中",
+    "run.approved": "已批准",
+    "run.rejected": "被拒绝",
+    "run.assigned": "已分配",
+    "run.uploading": "上传中",
+    "run.flying": "飞行中",
+    "run.returning": "返航中",
+    "run.completed": "已完成",
+    "run.aborted": "已中止",
+    "run.failed": "失败",
+    "run.missed": "已错过",
+    "run.postponed": "已推迟",
+    "run.awaiting_approval": "待批准",
+    "run.paused": "已暂停",
   },
 };
 
@@ -382,6 +414,12 @@ export function t(key, vars = {}) {
   let s = MESSAGES[lang][key] ?? MESSAGES.en[key] ?? key;
   for (const [k, v] of Object.entries(vars)) s = s.replaceAll(`{${k}}`, v);
   return s;
+}
+
+/** A run's state in words; unknown states as they are. */
+export function runState(state) {
+  const key = `run.${state}`;
+  return MESSAGES[lang][key] ?? MESSAGES.en[key] ?? state;
 }
 
 export function eventName(type) {
