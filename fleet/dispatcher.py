@@ -18,8 +18,10 @@ import itertools
 import json
 import logging
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -32,6 +34,7 @@ from core.db import Database
 from core.errors import BadInput, NotFound, Refused, SkyPatrolError, Unavailable
 from core.events import EventSink
 from core.models import Drone, Mission, Plan
+from fleet.flightlog import FlightLogRecorder
 from fleet.manager import FleetManager
 from fleet.state import DroneState
 from fleet.weather import ConfiguredWeather, WeatherProvider, WeatherSettings, gate, limits_for
@@ -56,6 +59,7 @@ class DispatchSettings:
     report_interval_s: float = 1.0
     assign_wait_s: float = 30.0  # drones still connecting (no telemetry yet): wait this long for one
     fault_timeout_s: float = 20.0  # a fault that lasts longer ends the run (its own failsafes act meanwhile)
+    flightlog_dir: Path | None = None  # where each run's MAVLink is recorded as <run id>.tlog (None: not)
 
 
 def plan_of_run(doc: dict[str, Any], sortie: int = 0) -> MissionPlan:
@@ -206,7 +210,8 @@ class Dispatcher:
                 with contextlib.suppress(SkyPatrolError):
                     doc = await asyncio.to_thread(self._plan_doc, run.plan_id) if run.plan_id else None
                     total = len(plan_of_run(doc, int((run.doc or {}).get("sortie", 0))).items) if doc else None
-                await self._fly(run_id, run.drone_id, intent_id, reattached=True, planned_items=total)
+                async with self._flight_log(run_id, run.drone_id):
+                    await self._fly(run_id, run.drone_id, intent_id, reattached=True, planned_items=total)
                 return
             if run.state == "assigned" or run.state == "uploading":
                 await self._release(run_id)
@@ -219,12 +224,13 @@ class Dispatcher:
                 return
             drone_id, intent_id = booked
             await self._set(run_id, "uploading", None, drone_id=drone_id)
-            await self.fleet.upload_mission(drone_id, plan, mission_id=run_id)
-            await asyncio.to_thread(self.authority.activate, intent_id)
-            self._check_abort(run_id)
-            await self.fleet.arm_and_start(drone_id)
-            await self._set(run_id, "flying", None, started_at=datetime.now(UTC), event="started")
-            await self._fly(run_id, drone_id, intent_id)
+            async with self._flight_log(run_id, drone_id):
+                await self.fleet.upload_mission(drone_id, plan, mission_id=run_id)
+                await asyncio.to_thread(self.authority.activate, intent_id)
+                self._check_abort(run_id)
+                await self.fleet.arm_and_start(drone_id)
+                await self._set(run_id, "flying", None, started_at=datetime.now(UTC), event="started")
+                await self._fly(run_id, drone_id, intent_id)
         except asyncio.CancelledError:
             raise
         except _Stop as stop:
@@ -398,6 +404,24 @@ class Dispatcher:
             elif (snap["battery_remaining"] or 0.0) < need:
                 why.append(f"{drone_id}: battery {snap['battery_remaining']} < {need:.2f} needed")
         return "; ".join(why)
+
+    @contextlib.asynccontextmanager
+    async def _flight_log(self, run_id: str, drone_id: str) -> AsyncIterator[None]:
+        """Record the drone's MAVLink into the run's .tlog while the body runs (appended to on
+        re-attachment); a drone not connected yet just goes unrecorded."""
+        recorder = None
+        if self.settings.flightlog_dir is not None:
+            try:
+                system = self.fleet.vehicle(drone_id).connection.system
+                recorder = FlightLogRecorder(system, self.settings.flightlog_dir / f"{run_id}.tlog")
+                recorder.start()
+            except Unavailable:
+                recorder = None
+        try:
+            yield
+        finally:
+            if recorder is not None:
+                await recorder.stop()
 
     async def _fly(self, run_id: str, drone_id: str, intent_id: str | None, reattached: bool = False,
                    planned_items: int | None = None) -> None:

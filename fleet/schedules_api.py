@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -226,6 +226,20 @@ def run_report_page(run_id: Annotated[str, Path(max_length=64)], session: Sessio
     if m is None:
         raise NotFound(f"run {run_id} not found")
     return HTMLResponse(report_html(run_report(session, m)))
+
+
+@router.get("/api/v1/missions/{run_id}/flightlog.tlog", response_class=FileResponse,
+            summary="The run's flight log: every MAVLink message the drone sent, as a .tlog",
+            responses={200: {"content": {"application/octet-stream": {}}}, 404: {"description": "no flight log"}})
+def run_flight_log(request: Request, run_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")],
+                   session: Session = Depends(get_session), access_token: str | None = None,
+                   _: Principal = Depends(require_role("viewer", allow_query_token=True))) -> FileResponse:
+    if session.get(Mission, run_id) is None:
+        raise NotFound(f"run {run_id} not found")
+    path = request.app.state.settings.data_dir / "flightlogs" / f"{run_id}.tlog"
+    if not path.is_file():
+        raise NotFound(f"run {run_id} has no flight log (it never reached a connected drone)")
+    return FileResponse(path, media_type="application/octet-stream", filename=f"{run_id}.tlog")
 
 
 def _run(m: Mission) -> RunOut:

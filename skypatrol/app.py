@@ -148,8 +148,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if fleet is not None:
             from fleet.dispatcher import Dispatcher, DispatchSettings
 
-            dispatcher = Dispatcher(db, bus, fleet, authority, DispatchSettings(operator_id=settings.operator_id),
-                                    weather_settings=settings.weather)
+            dispatch = DispatchSettings(operator_id=settings.operator_id,
+                                        flightlog_dir=settings.data_dir / "flightlogs")
+            dispatcher = Dispatcher(db, bus, fleet, authority, dispatch, weather_settings=settings.weather)
             schedules.on_run = dispatcher.on_run
             await dispatcher.start()
         app.state.dispatcher = dispatcher

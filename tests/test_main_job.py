@@ -80,6 +80,23 @@ def test_headless_main_job_flies_one_patrol_end_to_end(tmp_path: Path) -> None:
         "scheduled", "planning", "filing", "approved", "assigned", "uploading", "started", "returning", "completed"]
     assert report["distance_m"] > 1000 and len(report["track"]) >= 5 and report["intent_id"]
     assert "Traceback" not in r.stderr
+    # The run's flight log: the drone's own MAVLink as a .tlog that pymavlink and `infer` read.
+    from pymavlink import mavutil
+
+    from geo import distance_m
+    from inference.telemetry import load_telemetry
+
+    tlog = tmp_path / "flightlogs" / f"{report['run_id']}.tlog"
+    log = mavutil.mavlink_connection(str(tlog), dialect="common")
+    seen: dict[str, int] = {}
+    while (m := log.recv_match()) is not None:
+        seen[m.get_type()] = seen.get(m.get_type(), 0) + 1
+    assert {"HEARTBEAT", "GLOBAL_POSITION_INT", "ATTITUDE", "MISSION_CURRENT", "MISSION_ITEM_REACHED"} <= set(seen)
+    assert "BAD_DATA" not in seen
+    track = load_telemetry(tlog)
+    lat, lon = track.position.values["lat_deg"], track.position.values["lon_deg"]
+    far = max(distance_m(lat[0], lon[0], a, b) for a, b in zip(lat, lon, strict=True))
+    assert far > 300 and track.end - track.start > 10  # it saw the patrol, not just the pad
 
 
 def test_headless_main_job_bad_input_exits_2(tmp_path: Path) -> None:
