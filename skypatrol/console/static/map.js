@@ -46,6 +46,9 @@ export class PatrolMap {
     if (markers === "dom") {
       this.domLayer = document.createElement("div");
       this.domLayer.className = "map-dom-markers";
+      this.domTrails = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+      this.domTrails.setAttribute("class", "map-dom-trails");
+      this.domLayer.appendChild(this.domTrails);
       this.el.appendChild(this.domLayer);
     }
     this.center = [mercX(121.3415), mercY(30.7416)];
@@ -216,6 +219,10 @@ export class PatrolMap {
           + '<text y="22" font-size="8" text-anchor="middle"></text>';
         d.el.classList.add("drone-marker");
         this.domLayer.appendChild(d.el);
+        d.trailEl = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+        d.trailEl.setAttribute("fill", "none");
+        d.trailEl.setAttribute("stroke", "rgba(14,165,233,0.55)");
+        this.domTrails.appendChild(d.trailEl);
       }
     }
     if (t.lat == null || t.lon == null) return d;
@@ -239,7 +246,7 @@ export class PatrolMap {
   }
   removeDrone(id) {
     const d = this.drones.get(id);
-    if (d?.el) d.el.remove();
+    if (d?.el) { d.el.remove(); d.trailEl.remove(); }
     this.drones.delete(id);
   }
   dronePositions() {
@@ -460,11 +467,12 @@ export class PatrolMap {
       }
       ctx.stroke();
     }
-    if (this.markerMode === "dom") { // the naive peer: move one element per drone
+    if (this.markerMode === "dom") { // the naive peer: one SVG marker and one polyline per drone
       for (const d of this.drones.values()) {
         if (d.lat == null || !d.el) continue;
         const x = mercX(d.lon) * s - cx, y = mercY(d.lat) * s - cy;
         d.el.style.transform = `translate(${x - 14}px, ${y - 14}px)`;
+        if (this.visible.trails) d.trailEl.setAttribute("points", d.trail.map((p) => `${p[0] * s - cx},${p[1] * s - cy}`).join(" "));
       }
       return;
     }
