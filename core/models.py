@@ -116,6 +116,27 @@ class Drone(Base):
     doc: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Wear, counted by the dispatcher after every flight: battery cycles are full-discharge
+    # equivalents of the fitted pack; a service resets the hours since service.
+    flights_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    flight_s_total: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    flight_s_since_service: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    battery_cycles: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    last_service_at: Mapped[datetime | None]
+
+
+class MaintenanceRecord(Base):
+    """Maintenance done on a drone: a service, a battery swap, a repair, an inspection."""
+
+    __tablename__ = "maintenance_records"
+    id: Mapped[int] = mapped_column(SeqInt, primary_key=True, autoincrement=True)
+    drone_id: Mapped[str] = mapped_column(String(64), ForeignKey("drones.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(128))
+    flight_s_total_at: Mapped[float] = mapped_column(Float, default=0.0)
+    battery_cycles_at: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class Zone(Base):

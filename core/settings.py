@@ -92,6 +92,8 @@ class FleetSettings(BaseModel):
     breach_step_s: float = 1.0
     zone_refresh_s: float = 10.0
     failsafe_check_hz: float = 2.0
+    # A drone that has flown this many hours since its last service is not dispatched (0: no limit).
+    service_interval_h: float = Field(default=50.0, ge=0)
 
 
 class WeatherLimits(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -12,8 +12,9 @@ from core.auth import Principal, require_role
 from core.db import get_session
 from fleet import registry
 from fleet.control_api import control, fleet_control
+from fleet.maintenance import maintenance_of, record_maintenance
 from fleet.schedules_api import router as schedules_router
-from fleet.schemas import DroneCreate, DroneOut, DroneUpdate
+from fleet.schemas import DroneCreate, DroneOut, DroneUpdate, MaintenanceCreate, MaintenanceOut
 
 drones = APIRouter(prefix="/api/v1/drones", tags=["drones"])
 DroneIdPath = Annotated[str, Path(max_length=64)]
@@ -53,6 +54,23 @@ def remove_drone(drone_id: DroneIdPath, session: Session = Depends(get_session),
     registry.remove_drone(session, drone_id)
     audit.record(session, principal, "drone.delete", "drone", drone_id)
     return Response(status_code=204)
+
+
+@drones.get("/{drone_id}/maintenance", response_model=MaintenanceOut,
+            summary="Flights, flight hours, battery cycles, service due, and the maintenance done")
+def get_maintenance(request: Request, drone_id: DroneIdPath, session: Session = Depends(get_session),
+                    _: Principal = Depends(require_role("viewer"))) -> MaintenanceOut:
+    return maintenance_of(session, drone_id, request.app.state.settings.fleet.service_interval_h)
+
+
+@drones.post("/{drone_id}/maintenance", status_code=201, response_model=MaintenanceOut,
+             summary="Record maintenance (a service resets the hours since service; a new battery its cycles)")
+def add_maintenance(request: Request, drone_id: DroneIdPath, body: MaintenanceCreate,
+                    session: Session = Depends(get_session),
+                    principal: Principal = Depends(require_role("pilot"))) -> MaintenanceOut:
+    record_maintenance(session, principal, drone_id, body)
+    session.flush()
+    return maintenance_of(session, drone_id, request.app.state.settings.fleet.service_interval_h)
 
 
 router = APIRouter()

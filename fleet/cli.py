@@ -186,3 +186,24 @@ def drone_return_all(server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None)
     out = ApiClient(server, token).post("/api/v1/fleet/return-home")
     for drone_id, result in sorted(out["results"].items()):
         print(f"{drone_id}\t{result}")
+
+
+@drone_app.command("maintenance")
+def drone_maintenance(
+    drone_id: Annotated[str, typer.Argument()],
+    record: Annotated[str | None, typer.Option(
+        "--record", help="record: service, battery_replaced, repair, inspection, firmware, propellers, other")] = None,
+    note: Annotated[str | None, typer.Option(help="what was done")] = None,
+    server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show a drone's flights, flight hours, battery cycles and service state; or record maintenance."""
+    client = ApiClient(server, token)
+    path = f"/api/v1/drones/{drone_id}/maintenance"
+    m = client.post(path, json={"kind": record, "note": note}) if record else client.get(path)
+    if as_json:
+        print(json.dumps(m))
+        return
+    due = "SERVICE DUE" if m["service_due"] else "ok"
+    print(f"{m['drone_id']}\t{m['flights_total']} flights\t{m['flight_h_total']:.1f} h\t"
+          f"{m['flight_h_since_service']:.1f} h since service\t{m['battery_cycles']:.1f} battery cycles\t{due}")

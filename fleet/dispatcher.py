@@ -60,6 +60,7 @@ class DispatchSettings:
     assign_wait_s: float = 30.0  # drones still connecting (no telemetry yet): wait this long for one
     fault_timeout_s: float = 20.0  # a fault that lasts longer ends the run (its own failsafes act meanwhile)
     flightlog_dir: Path | None = None  # where each run's MAVLink is recorded as <run id>.tlog (None: not)
+    service_interval_h: float = 0.0  # drones this many flight hours past their service are not sent (0: no limit)
 
 
 def plan_of_run(doc: dict[str, Any], sortie: int = 0) -> MissionPlan:
@@ -102,6 +103,7 @@ class Dispatcher:
         self.weather = weather or ConfiguredWeather(self.weather_settings)
         self._approved: dict[str, asyncio.Event] = {}
         self._claimed: set[str] = set()  # drones a run in this process is filing for right now
+        self._service_due: dict[str, float] = {}  # drone id -> flight hours since its service, when due
         self.db = db
         self.bus = bus
         self.fleet = fleet
@@ -361,6 +363,7 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.assign_wait_s
         while True:
+            self._service_due = await asyncio.to_thread(self._drones_due_for_service)
             candidates = [d for d in self._candidates(plan) if d not in tried and d not in self._claimed]
             if candidates or loop.time() >= deadline or not any(
                     self._still_connecting(link) for d, link in self.fleet.links.items() if d not in tried):
@@ -385,6 +388,8 @@ class Dispatcher:
         need = self._battery_needed(plan)
         out = []
         for drone_id, link in self.fleet.links.items():
+            if drone_id in self._service_due:
+                continue
             snap = link.snapshot()
             battery = snap["battery_remaining"]
             if (link.sm.state is S.IDLE and snap["connected"] and snap["health_ok"] is not False
@@ -397,13 +402,38 @@ class Dispatcher:
         why = []
         for drone_id, link in self.fleet.links.items():
             snap = link.snapshot()
-            if link.sm.state is not S.IDLE or not snap["connected"]:
+            if drone_id in self._service_due:
+                why.append(f"{drone_id}: service due ({self._service_due[drone_id]:.1f} h flown since the last, "
+                           f"service every {self.settings.service_interval_h:g} h)")
+            elif link.sm.state is not S.IDLE or not snap["connected"]:
                 why.append(f"{drone_id}: {link.sm.state.value}")
             elif snap["health_ok"] is False:
                 why.append(f"{drone_id}: health checks failing")
             elif (snap["battery_remaining"] or 0.0) < need:
                 why.append(f"{drone_id}: battery {snap['battery_remaining']} < {need:.2f} needed")
         return "; ".join(why)
+
+    def _drones_due_for_service(self) -> dict[str, float]:
+        """Drone id -> hours flown since its last service, for those at or past the interval."""
+        limit = self.settings.service_interval_h
+        if limit <= 0:
+            return {}
+        with self.db.session() as s:
+            rows = s.execute(select(Drone.id, Drone.flight_s_since_service)
+                             .where(Drone.flight_s_since_service >= limit * 3600.0)).all()
+        return {d: secs / 3600.0 for d, secs in rows}
+
+    def _account_flight(self, drone_id: str, flight_s: float, battery_used: float | None) -> None:
+        """Add one flight to the drone's wear counters."""
+        with self.db.session() as s:
+            d = s.get(Drone, drone_id, with_for_update=True)
+            if d is None:
+                return
+            d.flights_total = (d.flights_total or 0) + 1
+            d.flight_s_total = (d.flight_s_total or 0.0) + flight_s
+            d.flight_s_since_service = (d.flight_s_since_service or 0.0) + flight_s
+            if battery_used is not None and battery_used > 0:
+                d.battery_cycles = (d.battery_cycles or 0.0) + battery_used
 
     @contextlib.asynccontextmanager
     async def _flight_log(self, run_id: str, drone_id: str) -> AsyncIterator[None]:
@@ -431,6 +461,15 @@ class Dispatcher:
         returning = False
         last_report = 0.0
         fault_since: float | None = None
+        took_off = datetime.now(UTC)
+        battery_start: float | None = None
+        if reattached:
+            run = await asyncio.to_thread(self._get, run_id)
+            if run.started_at is not None:
+                took_off = run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=UTC)
+        else:
+            with contextlib.suppress(Unavailable):
+                battery_start = self.fleet.link(drone_id).snapshot()["battery_remaining"]
         while loop.time() < deadline:
             await asyncio.sleep(0.25)
             try:
@@ -460,6 +499,9 @@ class Dispatcher:
                 fault_since = None
         else:
             raise _Stop("failed", "the flight did not end within the time allowed")
+        battery_end = self.fleet.link(drone_id).snapshot()["battery_remaining"]
+        used = battery_start - battery_end if battery_start is not None and battery_end is not None else None
+        await asyncio.to_thread(self._account_flight, drone_id, (datetime.now(UTC) - took_off).total_seconds(), used)
         if intent_id:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.authority.end, intent_id)

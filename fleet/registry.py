@@ -19,7 +19,9 @@ def to_out(d: Drone) -> DroneOut:
         home = Home(lat=d.home_lat, lon=d.home_lon, alt_amsl_m=d.home_alt_amsl_m or 0.0)
     return DroneOut(id=d.id, name=d.name, model=d.model, registration_no=d.registration_no,
                     connection_url=d.connection_url, home=home, dock=d.dock, state=d.state,
-                    created_at=d.created_at, updated_at=d.updated_at)
+                    created_at=d.created_at, updated_at=d.updated_at, flights_total=d.flights_total or 0,
+                    flight_h_total=round((d.flight_s_total or 0.0) / 3600.0, 4),
+                    battery_cycles=round(d.battery_cycles or 0.0, 4))
 
 
 def get_drone(session: Session, drone_id: str) -> Drone:

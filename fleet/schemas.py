@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -60,3 +60,39 @@ class DroneOut(BaseModel):
     state: str
     created_at: datetime
     updated_at: datetime
+    flights_total: int = 0
+    flight_h_total: float = 0.0
+    battery_cycles: float = 0.0
+
+
+MAINTENANCE_KINDS = ("service", "battery_replaced", "repair", "inspection", "firmware", "propellers", "other")
+
+
+class MaintenanceCreate(BaseModel):
+    """`service` resets the hours since service; `battery_replaced` starts a new pack's cycles."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["service", "battery_replaced", "repair", "inspection", "firmware", "propellers", "other"]
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class MaintenanceRecordOut(BaseModel):
+    id: int
+    at: datetime
+    kind: str
+    note: str | None
+    by: str
+    flight_h_total_at: float
+    battery_cycles_at: float
+
+
+class MaintenanceOut(BaseModel):
+    drone_id: str
+    flights_total: int
+    flight_h_total: float
+    flight_h_since_service: float
+    battery_cycles: float
+    service_interval_h: float  # 0: no limit
+    service_due: bool  # due drones are not dispatched
+    last_service_at: datetime | None
+    records: list[MaintenanceRecordOut]

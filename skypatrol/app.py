@@ -149,7 +149,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             from fleet.dispatcher import Dispatcher, DispatchSettings
 
             dispatch = DispatchSettings(operator_id=settings.operator_id,
-                                        flightlog_dir=settings.data_dir / "flightlogs")
+                                        flightlog_dir=settings.data_dir / "flightlogs",
+                                        service_interval_h=settings.fleet.service_interval_h)
             dispatcher = Dispatcher(db, bus, fleet, authority, dispatch, weather_settings=settings.weather)
             schedules.on_run = dispatcher.on_run
             await dispatcher.start()

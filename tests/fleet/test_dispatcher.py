@@ -13,7 +13,7 @@ from sqlalchemy import select
 from airspace.hub.client import HubClient
 from airspace.local_authority import LocalAuthority
 from airspace.model import Zone
-from core.models import Mission
+from core.models import Drone, Mission
 from core.models import Plan as PlanRow
 from fleet.dispatcher import Dispatcher, DispatchSettings
 from fleet.schedules import ScheduleService, ScheduleSpec
@@ -82,6 +82,12 @@ async def test_two_schedules_due_together_fly_two_drones_to_completion(sim, make
         # The authority received live position reports for each accepted intent.
         intents = [r.doc["intent_id"] for r in runs.values()]
         assert all(authority.positions(i) for i in intents)
+        # Each drone's wear counters took the flight: one flight, its time, the battery it used.
+        with db.session() as s:
+            for d in (s.get(Drone, "a1"), s.get(Drone, "a2")):
+                assert d is not None and d.flights_total == 1
+                assert 3 < d.flight_s_total == d.flight_s_since_service < 150
+                assert 0 < d.battery_cycles < 0.5
     finally:
         await schedules.stop()
         await dispatcher.stop()
@@ -127,11 +133,30 @@ async def test_an_unreachable_hub_means_no_dispatch(sim, make_fleet) -> None:  #
     hub.close()
 
 
+async def test_a_drone_due_for_service_is_not_dispatched(sim, make_fleet) -> None:  # type: ignore[no-untyped-def]
+    manager, rec = await make_fleet({"m1": sim.url(3)})
+    await _ready(manager, ["m1"])
+    db = manager.db
+    with db.session() as s:
+        drone = s.get(Drone, "m1")
+        assert drone is not None
+        drone.flight_s_since_service = 50.5 * 3600
+    plan_id = _store_plan(db, sim.home(3))
+    dispatcher = Dispatcher(db, rec, manager, LocalAuthority(), DispatchSettings(service_interval_h=50.0))
+    with db.session() as s:
+        s.add(Mission(id="run-service-due", plan_id=plan_id, state="scheduled"))
+    dispatcher.submit("run-service-due")
+    await dispatcher.wait("run-service-due")
+    run = _runs(db)["run-service-due"]
+    assert run.state == "failed" and "m1: service due (50.5 h flown since the last, service every 50 h)" in (
+        run.reason or ""), run.reason
+    assert manager.state("m1") == S.IDLE
+
+
 def test_the_database_refuses_a_second_active_run_for_a_drone(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy.exc import IntegrityError
 
     from core.db import Database
-    from core.models import Drone
 
     db = Database(f"sqlite:///{tmp_path / 'x.db'}")
     db.upgrade()

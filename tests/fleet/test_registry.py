@@ -98,3 +98,8 @@ def test_drone_cli_against_a_server(server_factory, tmp_path) -> None:  # type: 
     dup = sp("drone", "add", "js-09", env=env)
     assert dup.returncode == 1 and "exists already" in dup.stderr
     assert sp("drone", "rm", "nope", env=env).returncode == 2
+    r = sp("drone", "maintenance", "js-09", "--record", "service", "--note", "first check", "--json", env=env)
+    assert r.returncode == 0 and [x["kind"] for x in json.loads(r.stdout)["records"]] == ["service"]
+    assert "0 flights" in sp("drone", "maintenance", "js-09", env=env).stdout
+    bad = sp("drone", "maintenance", "js-09", "--record", "polish", env=env)
+    assert bad.returncode == 2 and "kind" in bad.stderr and "Traceback" not in bad.stderr
