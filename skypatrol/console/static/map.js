@@ -143,7 +143,14 @@ export class PatrolMap {
     });
     c.addEventListener("dblclick", (e) => {
       e.preventDefault();
-      if (this.draw && this.draw.mode !== "points") this.finishDraw();
+      if (this.draw && this.draw.mode !== "points" && !this.draw.done) {
+        const pts = this.draw.points; // the double-click's second click repeated the last vertex
+        if (pts.length >= 2) {
+          const [a, b] = [pts[pts.length - 1], pts[pts.length - 2]];
+          if (Math.abs(a[0] - b[0]) < 1e-6 && Math.abs(a[1] - b[1]) < 1e-6) pts.pop();
+        }
+        this.finishDraw();
+      }
     });
     c.addEventListener("wheel", (e) => {
       e.preventDefault();
