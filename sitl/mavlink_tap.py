@@ -104,6 +104,7 @@ class VehicleTruth:
     mission_total: int | None = None
     battery_remaining: float | None = None
     prearm_ok: bool = False
+    time_s: float = 0.0  # the vehicle's clock (time since boot), simulated time in SITL
     heard_at: float = 0.0
     counts: dict[int, int] = field(default_factory=dict)
 
@@ -121,6 +122,7 @@ class VehicleTruth:
         elif msgid == SYS_STATUS:
             self.prearm_ok = bool(fields[2] & MAV_SYS_STATUS_PREARM_CHECK)
         elif msgid == GLOBAL_POSITION_INT:
+            self.time_s = fields[0] / 1000.0
             self.lat, self.lon = fields[1] / 1e7, fields[2] / 1e7
             self.alt_amsl_m, self.alt_rel_m = fields[3] / 1000.0, fields[4] / 1000.0
         elif msgid == MISSION_CURRENT:
@@ -143,6 +145,7 @@ class VehicleTruth:
             east, north, distance = float(e), float(n), math.hypot(float(e), float(n))
         return {
             "system_id": self.system_id,
+            "time_s": self.time_s,
             "mode": px4_mode_name(self.custom_mode),
             "armed": self.armed,
             "landed": self.landed,
@@ -172,6 +175,7 @@ class MavlinkTap:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._vehicle_addr: tuple[str, int] | None = None
+        self.gcs_heartbeats = 0  # ground station heartbeats passed on to the vehicle
         self._vehicle_side = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._gcs_side = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 
@@ -207,7 +211,8 @@ class MavlinkTap:
 
     def state(self) -> dict[str, Any]:
         with self._lock:
-            return self.truth.snapshot() | {"link_cut": time.monotonic() < self._cut_until}
+            return self.truth.snapshot() | {"link_cut": time.monotonic() < self._cut_until,
+                                            "gcs_heartbeats": self.gcs_heartbeats}
 
     def send_to_vehicle(self, datagram: bytes) -> None:
         """Inject bytes towards the vehicle (e.g. a MAVLink message from a test's own system id)."""
@@ -234,6 +239,7 @@ class MavlinkTap:
                     if not cut:
                         self._send(self._gcs_side, data, gcs_addr)
                 elif not cut and self._vehicle_addr is not None:
+                    self.gcs_heartbeats += sum(1 for f in mavlink_frames(data) if f[0] == HEARTBEAT)
                     self._send(self._vehicle_side, data, self._vehicle_addr)
         sel.close()
 

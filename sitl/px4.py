@@ -23,6 +23,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -203,7 +204,10 @@ class Px4Fleet:
             t.stop()
         self.taps.clear()
         if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            if os.environ.get("PX4_SITL_KEEP_LOGS") == "1":  # for a post-mortem: px4.log and .ulg
+                print(f"PX4 SITL logs kept under {self.workdir}", file=sys.stderr)
+            else:
+                shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
 
     def __enter__(self) -> Px4Fleet:

@@ -1,5 +1,11 @@
 """Fleet fixtures: one simulator process per test module (over UDP, through MAVSDK, time-scaled)
-and a FleetManager on a fresh database and event bus per test, recording every event it publishes."""
+and a FleetManager on a fresh database and event bus per test, recording every event it publishes.
+
+A module that sets `BACKENDS = ("sim", "px4")` runs each of its tests against the built-in
+simulator and against real PX4 SITL (marked `px4`; skipped with the reason where `PX4_DIR` names
+no PX4 build). PX4 runs at `PX4_SPEED` times real time (module attribute, default 2): PX4 counts
+a ground station as present while its last heartbeat is under 2.5 s old in simulated time, and
+MAVSDK sends one per wall second, so beyond 2x PX4 would see its ground station come and go."""
 
 from __future__ import annotations
 
@@ -16,15 +22,37 @@ from core.events import Event, EventBus
 from core.models import Drone
 from core.settings import FleetSettings
 from fleet.manager import FleetManager
+from sitl.px4 import Px4Unavailable, find_px4_build
 
-from .simfleet import Sim, start_sim, stop_sim
+from .simfleet import Px4Sim, Sim, start_px4, start_sim, stop_sim
+
+PX4_DEFAULT_SPEED = 2.0
+PX4_TEST_TIMEOUT_S = 1200  # PX4 flies the same missions at a fifth of the simulator's pace
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    backends = getattr(metafunc.module, "BACKENDS", None)
+    if backends and "sim" in metafunc.fixturenames:
+        px4_marks = [pytest.mark.px4, pytest.mark.timeout(PX4_TEST_TIMEOUT_S)]
+        params = [pytest.param(b, marks=px4_marks) if b == "px4" else b for b in backends]
+        metafunc.parametrize("sim", params, indirect=True, scope="module")
 
 
 @pytest.fixture(scope="module")
-def sim(request: pytest.FixtureRequest) -> Sim:
-    """`SIM_DRONES` vehicles at `SIM_SPEED` (module attributes) in one simulator process."""
+def sim(request: pytest.FixtureRequest) -> Sim | Px4Sim:
+    """`SIM_DRONES` vehicles at `SIM_SPEED` (module attributes) in one simulator process, or as
+    many PX4 SITL instances."""
     drones = getattr(request.module, "SIM_DRONES", 4)
     speed = getattr(request.module, "SIM_SPEED", 10.0)
+    if getattr(request, "param", "sim") == "px4":
+        try:
+            build = find_px4_build()
+        except Px4Unavailable as exc:
+            pytest.skip(f"PX4 SITL not available: {exc}")
+        px4 = start_px4(drones, getattr(request.module, "PX4_SPEED", PX4_DEFAULT_SPEED), speed, build)
+        yield px4
+        px4.stop()
+        return
     s = start_sim(drones, speed)
     yield s
     rc = stop_sim(s)

@@ -1,5 +1,12 @@
-"""The simulator as a separate process for the fleet tests (the same wire as PX4 SITL: UDP, MAVSDK),
-plus small builders of `MissionPlan`s in metres around a vehicle's home."""
+"""The vehicles the fleet tests fly, on the same wire either way (UDP, MAVSDK): the built-in
+simulator as a separate process, or real PX4 SITL (SIH) where `PX4_DIR` points at a build; plus
+small builders of `MissionPlan`s in metres around a vehicle's home.
+
+Both backends answer the same questions: `url(i)`, `home(i)`, `state(i)` (the vehicle's own
+account: mode, position, home distance, mission item) and inject the same faults (`cut_link`,
+`set_battery`), each the way it can: the simulator through its control port, PX4 through a
+MAVLink tap on its link and its own parameters. `wall(s)` turns a test's wall-clock timeout,
+written for the simulator, into one for the backend at hand."""
 
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ from typing import Any
 from missions.items import MavCmd, MavFrame, MissionItem, MissionPlan
 from sitl.control import ControlClient
 from sitl.ports import free_udp_base
+from sitl.px4 import Px4Fleet
 
 REPO = Path(__file__).resolve().parents[2]
 REL = MavFrame.GLOBAL_RELATIVE_ALT
@@ -30,6 +38,7 @@ class Sim:
     control: ControlClient
     urls: list[str]
     log: Path
+    name = "sim"
 
     def url(self, system_id: int) -> str:
         return self.urls[system_id - 1]
@@ -40,6 +49,16 @@ class Sim:
     def home(self, system_id: int) -> tuple[float, float]:
         st = self.state(system_id)  # on the ground at home before its first flight
         return st["lat"], st["lon"]
+
+    def wall(self, timeout_s: float) -> float:
+        return timeout_s
+
+    def cut_link(self, system_id: int, duration_s: float) -> None:
+        """Cut the link both ways for `duration_s` simulated seconds."""
+        self.control.cut_link(system_id, duration_s=duration_s)
+
+    def set_battery(self, system_id: int, remaining: float) -> None:
+        self.control.set_battery(system_id, remaining)
 
 
 def start_sim(drones: int, speed: float) -> Sim:
@@ -61,6 +80,66 @@ def start_sim(drones: int, speed: float) -> Sim:
         proc.kill()
         raise RuntimeError(f"simulator did not start: {log.read_text()[-2000:]}")
     return Sim(proc, ControlClient(control_port), urls, log)
+
+
+@dataclass
+class Px4Sim:
+    """PX4 SITL instances (SIH) behind MAVLink taps; system id i is PX4 instance i-1."""
+
+    fleet: Px4Fleet
+    reference_speed: float  # the speed factor the tests' wall-clock timeouts were written for
+    name = "px4"
+    # PX4 cruises slower than the simulator's defaults and spends longer on takeoff and landing.
+    SLACK = 2.0
+
+    @property
+    def urls(self) -> list[str]:
+        return self.fleet.connection_urls()
+
+    def url(self, system_id: int) -> str:
+        return self.urls[system_id - 1]
+
+    def state(self, system_id: int) -> dict[str, Any]:
+        return self.fleet.state(system_id - 1)
+
+    def home(self, system_id: int) -> tuple[float, float]:
+        home = self.state(system_id)["home"]
+        return home[0], home[1]
+
+    def wall(self, timeout_s: float) -> float:
+        return timeout_s * self.SLACK * self.reference_speed / self.fleet.speed_factor
+
+    def cut_link(self, system_id: int, duration_s: float) -> None:
+        self.fleet.cut_link(system_id - 1, duration_s / self.fleet.speed_factor)
+
+    def set_battery(self, system_id: int, remaining: float) -> None:
+        """PX4's simulated battery drains while armed down to SIM_BAT_MIN_PCT: a 1 s drain to the
+        floor sets the state of charge (PX4 then reports it through its voltage-based estimate)."""
+        self.fleet.set_params(system_id - 1, {"SIM_BAT_DRAIN": 1.0, "SIM_BAT_MIN_PCT": round(remaining * 100.0, 2)})
+
+    def stop(self) -> None:
+        self.fleet.stop()
+
+
+def start_px4(drones: int, speed: float, reference_speed: float, build: Path) -> Px4Sim:
+    fleet = Px4Fleet(build, drones, speed_factor=speed, tap=True)
+    fleet.start()
+    # Ready once each vehicle knows its home and passes its pre-arm checks for a few seconds
+    # running (the estimator settles a while after boot).
+    deadline, ready_since = time.monotonic() + 120, [0.0] * drones
+    while True:
+        now = time.monotonic()
+        for i in range(drones):
+            st = fleet.state(i)
+            ok = st["prearm_ok"] and st["home"] is not None and st["lat"] is not None
+            ready_since[i] = (ready_since[i] or now) if ok else 0.0
+        if all(t and now - t >= 3.0 for t in ready_since):
+            return Px4Sim(fleet, reference_speed)
+        if now > deadline:
+            logs = fleet.log(0)[-2000:]
+            fleet.stop()
+            raise RuntimeError(f"PX4 SITL not ready within 120 s: {logs}")
+        time.sleep(0.2)
 
 
 def stop_sim(sim: Sim) -> int:

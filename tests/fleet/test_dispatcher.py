@@ -13,7 +13,8 @@ from sqlalchemy import select
 from airspace.hub.client import HubClient
 from airspace.local_authority import LocalAuthority
 from airspace.model import Zone
-from core.models import Drone, Mission
+from core.errors import BadInput
+from core.models import Drone, Mission, User
 from core.models import Plan as PlanRow
 from fleet.dispatcher import Dispatcher, DispatchSettings
 from fleet.schedules import ScheduleService, ScheduleSpec
@@ -63,11 +64,20 @@ async def test_two_schedules_due_together_fly_two_drones_to_completion(sim, make
     dispatcher = Dispatcher(db, rec, manager, authority, DispatchSettings(report_interval_s=0.5))
     schedules = ScheduleService(db, rec, on_run=dispatcher.on_run)
     await schedules.start()
+    with db.session() as s:  # the filing names the pilot's licence and each drone's registration
+        s.add(User(name="pilot-li", role="pilot", licence_no="CAAC-UTC-0042"))
+        s.add(User(name="no-licence", role="pilot"))
+        for d in ("a1", "a2"):
+            s.get(Drone, d).registration_no = f"UAS-{d.upper()}"  # type: ignore[union-attr]
     try:
+        with pytest.raises(BadInput, match="'no-licence' has no CAAC remote-pilot licence"):
+            schedules.add(ScheduleSpec(name="x", plan_id=plan_id, kind="once", at=datetime.now(UTC) + timedelta(
+                hours=1), timezone="UTC", pilot="no-licence"))
         soon = datetime.now(UTC) + timedelta(seconds=1)
         for k in range(2):
             at = soon + timedelta(seconds=k * 0.3)
-            schedules.add(ScheduleSpec(name=f"patrol {k}", plan_id=plan_id, kind="once", at=at, timezone="UTC"))
+            schedules.add(ScheduleSpec(name=f"patrol {k}", plan_id=plan_id, kind="once", at=at, timezone="UTC",
+                                       pilot="pilot-li"))
         await wait_until(lambda: len(_runs(db)) == 2, 20, "two runs created")
         finished = ("completed", "failed", "rejected", "aborted")
         await wait_until(lambda: all(r.state in finished for r in _runs(db).values()), 150, "both runs finished",
@@ -82,6 +92,9 @@ async def test_two_schedules_due_together_fly_two_drones_to_completion(sim, make
         # The authority received live position reports for each accepted intent.
         intents = [r.doc["intent_id"] for r in runs.values()]
         assert all(authority.positions(i) for i in intents)
+        filed = [authority.get_intent(i).request for i in intents]
+        assert {(f.registration, f.pilot_licence) for f in filed} == {("UAS-A1", "CAAC-UTC-0042"),
+                                                                      ("UAS-A2", "CAAC-UTC-0042")}
         # Each drone's wear counters took the flight: one flight, its time, the battery it used.
         with db.session() as s:
             for d in (s.get(Drone, "a1"), s.get(Drone, "a2")):

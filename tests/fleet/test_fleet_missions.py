@@ -14,6 +14,7 @@ from fleet.state import DroneState
 
 from .simfleet import Plan, wait_until
 
+BACKENDS = ("sim", "px4")
 SIM_DRONES = 4
 SIM_SPEED = 10.0
 S = DroneState
@@ -46,7 +47,7 @@ async def test_three_drones_fly_three_missions_at_once(sim, make_fleet) -> None:
         assert manager.state(d) == S.PREFLIGHT
     started = time.monotonic()
     await asyncio.gather(*(manager.arm_and_start(d) for d in ids))
-    await wait_until(lambda: all(manager.state(d) == S.IDLE for d in ids), 90, "all landed and idle again")
+    await wait_until(lambda: all(manager.state(d) == S.IDLE for d in ids), sim.wall(90), "all landed and idle again")
     for d, p in plans.items():
         n = len(p.plan.items)
         seen = reached(rec, d)
@@ -81,7 +82,7 @@ async def test_pause_and_resume_mid_mission(sim, make_fleet) -> None:  # type: i
     await manager.upload_mission("p1", plan.plan, mission_id="m-pause")
     await manager.arm_and_start("p1")
     link = manager.links["p1"]
-    await wait_until(lambda: link.mission.current == 2, 40, "heading to item 2")
+    await wait_until(lambda: link.mission.current == 2, sim.wall(40), "heading to item 2")
     await asyncio.sleep(0.5)
     out = await manager.command("p1", "pause")
     assert out["state"] == "airborne"
@@ -94,7 +95,7 @@ async def test_pause_and_resume_mid_mission(sim, make_fleet) -> None:  # type: i
     assert b["mission_seq"] == 2
     await manager.command("p1", "resume")
     await wait_until(lambda: link.tel.flight_mode.value == "mission", 10, "mission again")
-    await wait_until(lambda: manager.state("p1") == S.IDLE, 90, "landed and idle")
+    await wait_until(lambda: manager.state("p1") == S.IDLE, sim.wall(90), "landed and idle")
     assert reached(rec, "p1") == [0, 1, 2, 3]  # resumed from item 2, not from the top
     assert [e["current"] for e in rec.of("mission.paused", "p1")] == [2]
     assert len(rec.of("mission.resumed", "p1")) == 1

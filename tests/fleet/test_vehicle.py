@@ -18,6 +18,7 @@ from missions.items import FenceCircle, FencePolygon, MavCmd, MavFrame, MissionI
 
 from .simfleet import Plan, free_udp_base, offset
 
+BACKENDS = ("sim", "px4")
 SIM_DRONES = 1
 SIM_SPEED = 10.0
 S = DroneState
@@ -48,12 +49,40 @@ async def test_facades_params_plan_with_fence_and_refusals(sim) -> None:  # type
         assert [i.command for i in back] == [i.command for i in p.plan.items]
         assert back[2].lat == pytest.approx(p.plan.items[2].lat, abs=1e-7) and back[3].param1 == 1  # DO_JUMP kept
         assert (await v.mission.progress()).total == 5
-        with pytest.raises(Refused, match="vehicle refused takeoff: COMMAND_DENIED"):
-            await v.action.takeoff()  # disarmed
         await v.mission.clear()
         await v.geofence.clear()
+        # Ready to arm: PX4 also waits for a ground station heartbeat when NAV_DLL_ACT is set.
+        await wait_until_async(lambda: _armable(v), sim.wall(10), "armable")
+        await v.action.arm()
+        await v.action.takeoff(8.0)
+        await wait_until_async(v.telemetry.in_air, sim.wall(20), "in the air")
+        with pytest.raises(Refused, match="vehicle refused disarm: ") as refused:
+            await v.action.disarm()  # in the air: refused unless forced
+        assert refused.value.details == {"command": "disarm", "result": refused.value.details["result"]}
+        assert refused.value.details["result"] not in ("SUCCESS", "TIMEOUT", "NO_SYSTEM")
+        await v.action.land()
+        await wait_until_async(lambda: _not(v.telemetry.armed()), sim.wall(60), "landed and disarmed")
     finally:
         await v.close()
+
+
+async def _armable(v: Vehicle) -> bool:
+    return (await v.telemetry.health()).armable
+
+
+async def _not(flag) -> bool:  # type: ignore[no-untyped-def]
+    return not await flag
+
+
+async def wait_until_async(predicate, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    async def poll() -> None:
+        while not await predicate():
+            await asyncio.sleep(0.1)
+
+    try:
+        await asyncio.wait_for(poll(), timeout_s)
+    except TimeoutError:
+        raise AssertionError(f"timed out after {timeout_s} s waiting for {what}") from None
 
 
 async def test_no_autopilot_is_unavailable() -> None:
