@@ -149,6 +149,9 @@ class Settings(BaseSettings):
     hub_url: str = "http://127.0.0.1:8600"
     hub_port: int = 8600  # where `skypatrol run` serves its embedded reference hub
     operator_id: str = "skypatrol"
+    # The remote pilot in command (a user with a CAAC licence number) of runs that name none; the
+    # filing carries their licence beside the drone's real-name registration.
+    duty_pilot: str | None = None
     weather: WeatherSettings = Field(default_factory=WeatherSettings)
     sim_base_port: int = 14540  # the main job's simulated fleet: drone i on udp port sim_base_port + i
     authority_poll_s: float = 2.0

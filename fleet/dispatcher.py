@@ -33,7 +33,7 @@ from airspace.route import route_from_mission
 from core.db import Database
 from core.errors import BadInput, NotFound, Refused, SkyPatrolError, Unavailable
 from core.events import EventSink
-from core.models import Drone, Mission, Plan
+from core.models import Drone, Mission, Plan, User
 from fleet.flightlog import FlightLogRecorder
 from fleet.manager import FleetManager
 from fleet.state import DroneState
@@ -60,6 +60,7 @@ class DispatchSettings:
     assign_wait_s: float = 30.0  # drones still connecting (no telemetry yet): wait this long for one
     fault_timeout_s: float = 20.0  # a fault that lasts longer ends the run (its own failsafes act meanwhile)
     flightlog_dir: Path | None = None  # where each run's MAVLink is recorded as <run id>.tlog (None: not)
+    duty_pilot: str | None = None  # pilot in command (a user name) of runs that name none
     service_interval_h: float = 0.0  # drones this many flight hours past their service are not sent (0: no limit)
 
 
@@ -335,14 +336,17 @@ class Dispatcher:
                 await asyncio.to_thread(self.authority.cancel, intent_id)
 
     async def _filing(self, run_id: str, run: Mission, plan: MissionPlan, drone_id: str) -> str | None:
-        await self._set(run_id, "filing", None, event_data={"drone_id": drone_id})
         home_amsl = plan.home_alt_amsl_m or 0.0
         route = route_from_mission(plan, home_amsl)
         now = datetime.now(UTC)
         start = max(now, run.planned_start.replace(tzinfo=UTC)) if run.planned_start else now
         registration = await asyncio.to_thread(self._registration, drone_id)
+        pilot = (run.doc or {}).get("pilot") or self.settings.duty_pilot
+        licence = await asyncio.to_thread(self._licence, pilot) if pilot else None
+        await self._set(run_id, "filing", None, event_data={"drone_id": drone_id, "registration": registration,
+                                                            "pilot": pilot, "pilot_licence": licence})
         request = IntentRequest(operator_id=self.settings.operator_id, drone_id=drone_id, registration=registration,
-                                mission_id=run_id, home_amsl_m=home_amsl,
+                                pilot_licence=licence, mission_id=run_id, home_amsl_m=home_amsl,
                                 volumes=intent_volumes(route, home_amsl, start, speed_m_s=self.settings.cruise_m_s))
         intent = await asyncio.to_thread(self.authority.file_intent, request, f"{run_id}:{drone_id}")
         deadline = asyncio.get_running_loop().time() + self.settings.approval_timeout_s
@@ -535,6 +539,11 @@ class Dispatcher:
         with self.db.session() as s:
             d = s.get(Drone, drone_id)
             return d.registration_no if d is not None else None
+
+    def _licence(self, pilot: str) -> str | None:
+        with self.db.session() as s:
+            user = s.execute(select(User).where(User.name == pilot)).scalar_one_or_none()
+            return user.licence_no if user is not None and not user.disabled else None
 
     def _plan_doc(self, plan_id: str) -> dict[str, Any]:
         with self.db.session() as s:

@@ -30,11 +30,12 @@ from apscheduler.triggers.date import DateTrigger
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from core.db import Database
 from core.errors import BadInput, NotFound
 from core.events import EventSink
-from core.models import Mission, Plan, Schedule
+from core.models import Mission, Plan, Schedule, User
 
 log = logging.getLogger(__name__)
 SCHEDULER_SOURCE = "urn:skypatrol:scheduler"
@@ -50,6 +51,16 @@ class Blackout(BaseModel):
         if self.end <= self.start:
             raise ValueError("blackout end must be after its start")
         return self
+
+
+def check_pilot(session: Session, name: str) -> User:
+    """The user who is to be pilot in command: they must exist, be enabled and hold a licence."""
+    user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+    if user is None or user.disabled:
+        raise BadInput(f"pilot {name!r} is not an enabled user")
+    if not user.licence_no:
+        raise BadInput(f"pilot {name!r} has no CAAC remote-pilot licence number on record")
+    return user
 
 
 class ScheduleSpec(BaseModel):
@@ -69,6 +80,8 @@ class ScheduleSpec(BaseModel):
     misfire_grace_s: int = Field(default=600, ge=1, le=86_400)
     requires_approval: bool = False
     weather_policy: Literal["postpone", "abort"] = "abort"
+    # The remote pilot in command (a user name): the filing carries their CAAC licence number.
+    pilot: str | None = Field(default=None, min_length=1, max_length=128)
 
     @field_validator("timezone")
     @classmethod
@@ -232,6 +245,8 @@ class ScheduleService:
         with self.db.session() as s:
             if spec.plan_id is not None and s.get(Plan, spec.plan_id) is None:
                 raise BadInput(f"plan {spec.plan_id} does not exist")
+            if spec.pilot is not None:
+                check_pilot(s, spec.pilot)
             if not next_runs(spec, datetime.now(UTC), 1):
                 raise BadInput("this schedule would never fire: every occurrence is past, blacked out "
                                "or after end_date")
@@ -315,7 +330,7 @@ class ScheduleService:
             with self.db.session() as s:
                 s.add(Mission(id=run_id, plan_id=row.plan_id, schedule_id=row.id, state="scheduled",
                               planned_start=at, doc={"requires_approval": spec.requires_approval,
-                                                     "weather_policy": spec.weather_policy}))
+                                                     "weather_policy": spec.weather_policy, "pilot": spec.pilot}))
             return True
         except IntegrityError:
             return False

@@ -18,7 +18,7 @@ from core.auth import Principal, require_role
 from core.db import get_session
 from core.errors import BadInput, NotFound, Unavailable
 from core.models import Mission, Plan, Schedule
-from fleet.schedules import ScheduleService, ScheduleSpec, next_runs
+from fleet.schedules import ScheduleService, ScheduleSpec, check_pilot, next_runs
 
 router = APIRouter(tags=["schedules"])
 SchedId = Annotated[str, Path(max_length=64)]
@@ -150,6 +150,7 @@ class RunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     plan_id: str = Field(min_length=1, max_length=64)
     sortie: int = Field(default=1, ge=1, le=100)
+    pilot: str | None = Field(default=None, min_length=1, max_length=128, description="remote pilot in command")
 
 
 def dispatcher_of(request: Request):  # type: ignore[no-untyped-def]
@@ -169,8 +170,10 @@ async def create_run(request: Request, body: RunCreate,
         with request.app.state.db.session() as s:
             if s.get(Plan, body.plan_id) is None:
                 raise BadInput(f"plan {body.plan_id} does not exist")
+            if body.pilot is not None:
+                check_pilot(s, body.pilot)
             m = Mission(id=run_id, plan_id=body.plan_id, state="scheduled", planned_start=datetime.now(UTC),
-                        doc={"sortie": body.sortie - 1})
+                        doc={"sortie": body.sortie - 1, "pilot": body.pilot})
             s.add(m)
             audit.record(s, principal, "run.create", "mission", run_id, {"plan_id": body.plan_id})
             return m

@@ -150,7 +150,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             dispatch = DispatchSettings(operator_id=settings.operator_id,
                                         flightlog_dir=settings.data_dir / "flightlogs",
-                                        service_interval_h=settings.fleet.service_interval_h)
+                                        service_interval_h=settings.fleet.service_interval_h,
+                                        duty_pilot=settings.duty_pilot)
             dispatcher = Dispatcher(db, bus, fleet, authority, dispatch, weather_settings=settings.weather)
             schedules.on_run = dispatcher.on_run
             await dispatcher.start()
