@@ -23,7 +23,7 @@ from inference.detectors import Detector
 from inference.georef import Georeferencer, PoseNoise, TerrainProvider
 from inference.rules import SizeRules, apply_size_rules, place_detections
 from inference.telemetry import PoseTrack
-from inference.tracker import GroundTracker, TrackerConfig
+from inference.tracker import GroundTracker, Track, TrackerConfig
 from inference.types import VEHICLE_LABELS, Frame, GeoDetection, Pose
 
 
@@ -129,7 +129,7 @@ class Pipeline:
         ended = self.tracker.update(t, vehicles)
         self.aggregator.observe_static(static, frame.image)
         self.aggregator.observe_tracks(self.tracker.tracks, frame.index, frame.image)
-        pubs = [p for tr in ended for p in self.aggregator.track_ended(tr)]
+        pubs = [p for tr in _best_first(ended) for p in self.aggregator.track_ended(tr)]
         if self.on_frame is not None:
             self.on_frame(frame, pose, placed)
         self._count(pubs)
@@ -139,7 +139,7 @@ class Pipeline:
     def finish(self) -> list[Publication]:
         if self.aggregator is None:
             return []
-        pubs = [p for tr in self.tracker.flush() for p in self.aggregator.track_ended(tr)]
+        pubs = [p for tr in _best_first(self.tracker.flush()) for p in self.aggregator.track_ended(tr)]
         pubs += self.aggregator.finish()
         self._count(pubs)
         return pubs
@@ -163,6 +163,12 @@ async def run_pipeline(source: Iterable[Frame], pipeline: Pipeline, sink: EventS
     for p in pipeline.finish():
         await sink.publish(p.type, p.data, subject=p.subject)
     return pipeline.stats
+
+
+def _best_first(tracks: list[Track]) -> list[Track]:
+    """Tracks ending together, the best supported first: of two that are one vehicle, the aggregator
+    reports the first."""
+    return sorted(tracks, key=lambda tr: -len(tr.points))
 
 
 def _touches_edge(box: tuple[float, float, float, float], width: int, height: int, margin: float = 2.0) -> bool:

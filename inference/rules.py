@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from inference.detectors.colour import EARTH, cue_fraction
+from inference.detectors.colour import EARTH, TARP, cue_fraction
 from inference.georef import Georeferencer
 from inference.types import Detection, GeoDetection, Pose
 
@@ -41,6 +41,7 @@ class SizeRules:
     excavator_length_m: tuple[float, float] = (3.0, 12.0)
     excavator_min_width_m: float = 1.5
     earth_load_fraction: float = 0.2
+    tarp_load_fraction: float = 0.2
 
 
 def _centre_height(d: Detection, label: str) -> float:
@@ -117,21 +118,38 @@ def settle_label(gd: GeoDetection, image: NDArray[np.uint8] | None, rules: SizeR
     heavy = rules.muck_truck_length_m[0] <= L <= rules.muck_truck_length_m[1]
     if gd.label == "muck_truck" and not heavy:
         return "truck"
-    if gd.label == "truck" and heavy and image is not None \
-            and cue_fraction(image, d.box, EARTH) >= rules.earth_load_fraction:
+    if gd.label == "truck" and heavy and load_on(gd, image, rules) is not None:
         return "muck_truck"
     return gd.label
 
 
+def load_on(gd: GeoDetection, image: NDArray[np.uint8] | None, rules: SizeRules = SizeRules()) -> str | None:
+    """The load a heavy vehicle's box shows: "earth" (an uncovered load), "tarp" (a green cover) or None."""
+    d = gd.detection
+    if d.cue == "earth":
+        return "earth"
+    if image is None or d.cue is not None or gd.label not in ("truck", "muck_truck") or math.isnan(gd.length_m) \
+            or not rules.muck_truck_length_m[0] <= gd.length_m <= rules.muck_truck_length_m[1]:
+        return None
+    if cue_fraction(image, d.box, EARTH) >= rules.earth_load_fraction:
+        return "earth"
+    if cue_fraction(image, d.box, TARP) >= rules.tarp_load_fraction:
+        return "tarp"
+    return None
+
+
 def apply_size_rules(georef: Georeferencer, pose: Pose, image: NDArray[np.uint8] | None,
                      placed: list[GeoDetection], rules: SizeRules = SizeRules()) -> list[GeoDetection]:
-    """Settle labels; detections whose label changed are placed again at that label's height."""
+    """Settle labels (and note loads seen on heavy vehicles); detections whose label changed are placed
+    again at that label's height."""
     keep: list[GeoDetection] = []
     moved: list[tuple[int, str]] = []
     for gd in placed:
         label = settle_label(gd, image, rules)
         if label is None:
             continue
+        if label == "muck_truck":
+            gd.load = load_on(gd, image, rules)
         if label != gd.label:
             if _centre_height(gd.detection, label) != _centre_height(gd.detection, gd.label):
                 moved.append((len(keep), label))
@@ -142,5 +160,7 @@ def apply_size_rules(georef: Georeferencer, pose: Pose, image: NDArray[np.uint8]
                                  frame_index=keep[0].frame_index, labels=[lab for _, lab in moved])
         if len(again) == len(moved):
             for (i, _), gd in zip(moved, again, strict=True):
+                gd.load = keep[i].load
                 keep[i] = gd
     return keep
+

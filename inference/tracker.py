@@ -65,10 +65,16 @@ class Track:
     labels: Counter[str] = field(default_factory=Counter)
     points: list[TrackPoint] = field(default_factory=list)
     best: GeoDetection | None = None
+    # Evidence over the track's life: score-weighted label votes, sightings of an earth-coloured
+    # load, and the ground lengths measured.
+    votes: Counter[str] = field(default_factory=Counter)
+    loads: int = 0
+    lengths: list[float] = field(default_factory=list)
 
     @property
     def label(self) -> str:
-        return self.labels.most_common(1)[0][0] if self.labels else ""
+        """The class voted over the track's life (see `track_label`)."""
+        return track_label(self)
 
     @property
     def score(self) -> float:
@@ -211,6 +217,10 @@ class GroundTracker:
     @staticmethod
     def _record(tr: Track, d: GeoDetection) -> None:
         tr.labels[d.label] += 1
+        tr.votes[d.label] += d.score
+        tr.loads += d.load is not None
+        if math.isfinite(d.length_m):
+            tr.lengths.append(d.length_m)
         tr.points.append(TrackPoint(d.t, d.east_m, d.north_m, d.lat_deg, d.lon_deg, d.score, d.sigma_m))
         if tr.best is None or d.score > tr.best.score:
             tr.best = d
@@ -258,3 +268,38 @@ def summarise(track: Track) -> TrackSummary:
                         lats=[p.lat_deg for p in pts], lons=[p.lon_deg for p in pts], speed_mps=speed,
                         max_speed_mps=max(max_speed, speed), heading_deg=heading, length_m=length,
                         score=track.score, sigma_m=float(np.median([p.sigma_m for p in pts])))
+
+
+@dataclass(frozen=True, slots=True)
+class ClassVote:
+    """How a track's class is decided over its life rather than per detection."""
+
+    load_share: float = 0.3  # a load (earth or tarp) seen in this share of the sightings -> muck truck ...
+    load_min_length_m: float = 5.5  # ... if the thing is longer than a patch of soil seen alone
+    muck_share: float = 0.8  # no load seen: muck-truck votes' share of the heavy-vehicle votes needed ...
+    muck_min_length_m: float = 9.0  # ... and a heavy dump truck's length
+    heavy_length_m: float = 6.5  # a "car" this long is a truck
+
+
+CLASS_VOTE = ClassVote()
+
+
+def track_label(track: Track, vote: ClassVote | None = None) -> str:
+    """A track's class from its whole life: a load seen often enough makes a muck truck; otherwise
+    the score-weighted vote, with the muck-truck label kept only on a clear majority of long views
+    and a long "car" taken for a truck (the median ground length over the track)."""
+    vote = vote or CLASS_VOTE
+    if not track.votes:
+        return ""
+    n = max(1, sum(track.labels.values()))
+    length = float(np.median(track.lengths)) if track.lengths else math.nan
+    if track.loads / n >= vote.load_share and not length < vote.load_min_length_m:
+        return "muck_truck"
+    label = max(track.votes, key=lambda k: track.votes[k])
+    if label == "muck_truck":
+        heavy = track.votes["muck_truck"] + track.votes["truck"] + track.votes["bus"]
+        if track.votes["muck_truck"] < vote.muck_share * heavy or length < vote.muck_min_length_m:
+            return "truck"
+    if label == "car" and length >= vote.heavy_length_m:
+        return "truck"
+    return label

@@ -93,3 +93,4 @@ class GeoDetection:
     length_m: float = float("nan")  # ground size of the footprint (long side, short side)
     width_m: float = float("nan")
     range_m: float = float("nan")  # slant range camera -> ground point
+    load: str | None = None  # a load seen on a heavy vehicle: "earth" (uncovered) or "tarp" (covered)

@@ -54,6 +54,10 @@ class AggregatorConfig:
     truck_labels: frozenset[str] = frozenset({"muck_truck"})
     min_track_points: int = 5
     min_track_duration_s: float = 1.0
+    # A truck track that runs with one already reported (within `same_vehicle_m` at the same times, or
+    # where that one's motion carries it within `same_vehicle_gap_s`) is the same truck seen again.
+    same_vehicle_m: float = 8.0
+    same_vehicle_gap_s: float = 6.0
 
 
 def iso(t: float) -> str:
@@ -78,6 +82,8 @@ class Aggregator:
         self._static_views: dict[int, tuple[NDArray[np.uint8], NDArray[np.uint8]]] = {}
         self._track_views: dict[int, tuple[NDArray[np.uint8], NDArray[np.uint8]]] = {}
         self.summaries: list[TrackSummary] = []
+        self._reported: list[tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]] = []
+        self.duplicate_tracks = 0
 
     @property
     def subject(self) -> str | None:
@@ -115,6 +121,12 @@ class Aggregator:
         s = summarise(track)
         if s.times[-1] - s.times[0] < self.config.min_track_duration_s:
             return []
+        pts = sorted(track.points, key=lambda p: p.t)
+        path = (np.array([p.t for p in pts]), np.array([p.east_m for p in pts]), np.array([p.north_m for p in pts]))
+        if any(self._same_vehicle(path, seen) for seen in self._reported):
+            self.duplicate_tracks += 1
+            return []
+        self._reported.append(path)
         self.summaries.append(s)
         track_id = f"{self.mission_id or 'run'}-track-{track.id}"
         line = {"type": "LineString", "coordinates": [[round(lo, 7), round(la, 7)] for la, lo in zip(s.lats, s.lons,
@@ -156,6 +168,27 @@ class Aggregator:
                 if verdict.off_hours:
                     pubs.append(Publication(OFF_HOURS, {**base, "local_time": verdict.local_time}, self.subject))
         return pubs
+
+    def _same_vehicle(self, a: tuple[NDArray[np.float64], ...], b: tuple[NDArray[np.float64], ...]) -> bool:
+        """Whether two timed ground paths are one vehicle: close where they overlap in time, else the
+        earlier one's mean velocity over its last seconds carries it to the later one's start."""
+        (ta, ea, na), (tb, eb, nb) = a, b
+        lo, hi = max(ta[0], tb[0]), min(ta[-1], tb[-1])
+        cfg = self.config
+        if hi - lo >= 0.5:
+            ts = np.linspace(lo, hi, 8)
+            d = np.hypot(np.interp(ts, ta, ea) - np.interp(ts, tb, eb), np.interp(ts, ta, na) - np.interp(ts, tb, nb))
+            return float(np.median(d)) <= cfg.same_vehicle_m
+        (t1, e1, n1), (t2, e2, n2) = (b, a) if tb[0] <= ta[0] else (a, b)
+        gap = t2[0] - t1[-1]
+        if not -0.5 < gap <= cfg.same_vehicle_gap_s:
+            return False
+        k = t1 >= t1[-1] - 2.0
+        dt = float(t1[k][-1] - t1[k][0])
+        ve = float(e1[k][-1] - e1[k][0]) / dt if dt > 0 else 0.0
+        vn = float(n1[k][-1] - n1[k][0]) / dt if dt > 0 else 0.0
+        pe, pn = e1[-1] + ve * max(gap, 0.0), n1[-1] + vn * max(gap, 0.0)
+        return float(np.hypot(pe - e2[0], pn - n2[0])) <= cfg.same_vehicle_m
 
     # -- sites -----------------------------------------------------------------------------
     def finish(self) -> list[Publication]:

@@ -30,6 +30,8 @@ class ColourCue:
 ORANGE = ColourCue("orange", "traffic_cone", h=(0, 22), s=(170, 255), v=(100, 255), min_area_px=5, close_px=3)
 EARTH = ColourCue("earth", "excavation", h=(5, 26), s=(50, 150), v=(50, 200), min_area_px=40, close_px=5)
 YELLOW = ColourCue("yellow", "excavator", h=(23, 34), s=(150, 255), v=(150, 255), min_area_px=30, close_px=5)
+# A green tarp or net over a load (Shanghai requires muck trucks to travel covered); greener than grass.
+TARP = ColourCue("tarp", "muck_truck", h=(58, 85), s=(100, 255), v=(60, 210), min_area_px=40, close_px=3)
 DEFAULT_CUES = (ORANGE, EARTH, YELLOW)
 
 

@@ -30,10 +30,11 @@ FRAME = LocalFrame(30.7416, 121.3415)
 T = datetime(2025, 3, 3, 2, 0, tzinfo=UTC).timestamp()  # 10:00 in Shanghai
 
 
-def gd(label: str, e: float, n: float, t: float, score: float = 0.9, index: int = 0) -> GeoDetection:
+def gd(label: str, e: float, n: float, t: float, score: float = 0.9, index: int = 0,
+       size: tuple[float, float] = (0.5, 0.5)) -> GeoDetection:
     lat, lon = FRAME.en2geodetic(np.array([e]), np.array([n]))
     return GeoDetection(Detection((10, 10, 20, 20), label, score), label, score, t, index, float(lat[0]),
-                        float(lon[0]), e, n, 1.0, 0.5, 0.5, 50.0)
+                        float(lon[0]), e, n, 1.0, *size, 50.0)
 
 
 def lonlat_ring(e0: float, n0: float, e1: float, n1: float) -> list[list[float]]:
@@ -91,7 +92,8 @@ def test_unpermitted_alert_only_without_a_valid_permit(tmp_path: Path) -> None:
 def truck_track(n_north: float, t0: float):  # type: ignore[no-untyped-def]
     tracker = GroundTracker()
     for k in range(60):
-        tracker.update(t0 + k * 0.5, [gd("muck_truck", -100 + 4 * k, n_north, t0 + k * 0.5, index=k)])
+        tracker.update(t0 + k * 0.5, [gd("muck_truck", -100 + 4 * k, n_north, t0 + k * 0.5, index=k,
+                                         size=(10.5, 2.5))])
     return tracker.flush()[0]
 
 
@@ -121,3 +123,20 @@ def test_muck_truck_on_route_in_hours_off_route_and_off_hours() -> None:
     assert late[1].data["local_time"].startswith("2025-03-03T10:00")
     with pytest.raises(BadInput, match="HH:MM"):
         RouteRules.from_geojson(routes_geojson(["9 to 5"]), FRAME)
+
+
+def test_one_truck_seen_as_two_tracks_is_reported_once() -> None:
+    agg = Aggregator(FRAME, mission_id="m1")
+    first = agg.track_ended(truck_track(-3.5, T))
+    # The same truck's shadow or a part tracked beside it, 5 m off, over the same time: no second report.
+    assert [p.type for p in first] == [MUCK_TRUCK]
+    assert agg.track_ended(truck_track(1.5, T)) == [] and agg.duplicate_tracks == 1
+    # Picked up again after a gap where its motion carries it: the same truck.
+    again = GroundTracker()
+    for k in range(20):
+        t = T + 32 + k * 0.5  # the first track ended at T + 29.5 at east 136 m, driving 8 m/s east
+        again.update(t, [gd("muck_truck", 136 + 8 * (t - T - 29.5), -3.5, t, index=k, size=(10.5, 2.5))])
+    assert agg.track_ended(again.flush()[0]) == [] and agg.duplicate_tracks == 2
+    # Another truck 25 m behind, or in the lane opposite at 10 m, is reported.
+    assert [p.type for p in agg.track_ended(truck_track(-3.5, T + 25 / 8))] == [MUCK_TRUCK]
+    assert [p.type for p in agg.track_ended(truck_track(-13.5, T))] == [MUCK_TRUCK]

@@ -156,3 +156,19 @@ def test_colour_detector_and_size_rules_settle_labels() -> None:
     heavy = Detection(box=(300.0, 200.0, 300.0 + px(10.0), 200.0 + px(2.5)), label="truck", score=0.9)
     out = apply_size_rules(g, pose, img, place_detections(g, pose, [car_box, heavy], t=0.0, frame_index=0))
     assert [d.label for d in out] == ["truck", "muck_truck"]
+
+
+def test_load_seen_on_a_heavy_truck_earth_or_green_tarp() -> None:
+    cam = camera_from_fov("t", 640, 360, 60.0)
+    g = Georeferencer(cam, LocalFrame(30.7416, 121.3415))
+    pose = Pose(t=0.0, lat_deg=30.7416, lon_deg=121.3415, alt_rel_m=50.0)
+    px = lambda m: round(m / g.gsd_m(pose))  # noqa: E731
+    img = np.full((360, 640, 3), (110, 112, 112), np.uint8)
+    boxes = []
+    for x, top in ((40, (72, 104, 134)), (240, (60, 120, 40)), (440, (200, 200, 205))):  # earth, tarp, white
+        cv2.rectangle(img, (x, 100), (x + px(2.4), 100 + px(10.0)), (90, 90, 95), -1)  # body
+        cv2.rectangle(img, (x, 100 + px(2.6)), (x + px(2.4), 100 + px(10.0)), top, -1)  # bed
+        boxes.append(Detection(box=(float(x), 100.0, float(x + px(2.4)), float(100 + px(10.0))), label="truck",
+                               score=0.9))
+    out = apply_size_rules(g, pose, img, place_detections(g, pose, boxes, t=0.0, frame_index=0))
+    assert [(d.label, d.load) for d in out] == [("muck_truck", "earth"), ("muck_truck", "tarp"), ("truck", None)]

@@ -101,3 +101,26 @@ def test_tracks_end_after_max_lost_and_clutter_makes_none() -> None:
             ended_at = t
     assert ended_at is not None and ended_at == pytest.approx(1.9 + 2.0, abs=0.15)
     assert len(tracker.finished) == 1
+
+
+def test_class_is_voted_over_the_track_life() -> None:
+    def run(frames: list[tuple[str, float, str | None]]) -> str:
+        tracker = GroundTracker()
+        for k, (label, length, load) in enumerate(frames):
+            d = GeoDetection(Detection((0, 0, 1, 1), label, 0.9), label, 0.9, k * DT, k, 30.0, 121.0, 8.0 * k * DT,
+                             0.0, 1.0, length, 2.5, load=load)
+            tracker.update(k * DT, [d])
+        (track,) = tracker.flush()
+        return track.label
+
+    # An earth load seen in a third of the views makes a muck truck, whatever the per-frame labels said.
+    assert run([("truck", 10.0, "earth" if k % 3 == 0 else None) for k in range(30)]) == "muck_truck"
+    # No load seen: a muck-truck majority of a heavy dump truck's length stays one; short or split votes do not.
+    assert run([("muck_truck", 10.5, None)] * 30) == "muck_truck"
+    assert run([("muck_truck", 7.0, None)] * 30) == "truck"
+    assert run([("muck_truck" if k % 2 else "truck", 10.5, None) for k in range(30)]) == "truck"
+    # An earth-coloured patch of a load's size alone, short on the ground, is no truck.
+    assert run([("muck_truck", 4.5, "earth")] * 30) == "truck"
+    # A "car" of a truck's length is a truck; a car stays a car.
+    assert run([("car", 8.0, None)] * 30) == "truck"
+    assert run([("car", 4.5, None)] * 30) == "car"
