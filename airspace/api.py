@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,7 @@ from airspace.model import Zone, as_utc
 from airspace.route import Route, RoutePoint, route_from_mission
 from airspace.rules import CheckOptions, DroneClass, configured_height_limits
 from airspace.store import MemoryZoneStore, ZoneStore
+from airspace.terrain import configured_dem
 from core import audit
 from core.auth import Principal, require_role
 from core.db import get_session
@@ -156,7 +157,8 @@ def delete_zone(
 
 @router.post("/api/v1/airspace/check", response_model=CheckResult)
 def check(
-    body: CheckRequest, session: Session = Depends(get_session), _: Principal = Depends(require_role("viewer"))
+    request: Request, body: CheckRequest, session: Session = Depends(get_session),
+    _: Principal = Depends(require_role("viewer")),
 ) -> CheckResult:
     """Check a route (waypoints or a QGC plan) against the stored zones, or the zones given."""
     if (body.route is None) == (body.plan is None):
@@ -179,6 +181,7 @@ def check(
         authorisations=frozenset(body.authorisations),
         max_distance_from_home_m=body.max_distance_from_home_m,
         min_distance_from_zones_m=body.min_distance_from_zones_m,
+        dem=configured_dem(request.app.state.settings),
     )
     at = as_utc(body.at) if body.at else datetime.now(UTC)
     return CheckResult.model_validate(check_route(route, at, home_amsl, index, options).to_json())

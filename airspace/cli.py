@@ -26,6 +26,7 @@ from airspace.rules import (
     parse_height_limits,
 )
 from airspace.store import MemoryZoneStore
+from airspace.terrain import GeoTiffDem
 from core.errors import BadInput, SkyPatrolError
 
 app = typer.Typer(help="Airspace: check routes against zones; import and export zones.", no_args_is_help=True)
@@ -101,6 +102,9 @@ def check_command(
         float | None,
         typer.Option("--min-distance-from-zones", help="site rule: metres from restrictive zones"),
     ] = None,
+    dem: Annotated[
+        Path | None, typer.Option("--dem", help="terrain: a GeoTIFF DEM in WGS 84 (default: flat at the home's height)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable result on stdout")] = False,
 ) -> None:
     """Check a route against zones and the height rule: exit 0 clear, 1 violations, 2 bad input."""
@@ -114,6 +118,7 @@ def check_command(
         authorisations=frozenset(authorisation or ()),
         max_distance_from_home_m=max_distance_from_home,
         min_distance_from_zones_m=min_distance_from_zones,
+        dem=GeoTiffDem(dem) if dem is not None else None,
     )
     result = check_route(route_from_mission(plan, home), when, home, index, options)
     if as_json:

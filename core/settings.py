@@ -149,6 +149,8 @@ class Settings(BaseSettings):
     hub_url: str = "http://127.0.0.1:8600"
     hub_port: int = 8600  # where `skypatrol run` serves its embedded reference hub
     operator_id: str = "skypatrol"
+    # Terrain for height-above-ground checks: a GeoTIFF DEM in WGS 84 (None: flat at each home's height).
+    dem_path: Path | None = None
     # The remote pilot in command (a user with a CAAC licence number) of runs that name none; the
     # filing carries their licence beside the drone's real-name registration.
     duty_pilot: str | None = None
