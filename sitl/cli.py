@@ -107,6 +107,72 @@ async def _serve(sim: FleetSimulator, control_port: int | None) -> None:  # type
             control.close()
 
 
+@app.command("render")
+def render(
+    world: str = typer.Option("default", "--world", help="World file (GeoJSON, sitl/world/model.py) or 'default'."),
+    plan: str = typer.Option(..., "--plan", help="Flight: QGC .plan, .waypoints, or a GeoJSON LineString."),
+    out: str = typer.Option(..., "-o", "--out", help="Video to write (.mp4 or .avi)."),
+    telemetry: str = typer.Option(..., "--telemetry", help="Telemetry to write: pose .csv or MAVLink .tlog."),
+    camera: str | None = typer.Option(None, "--camera", help="Camera file to write (default VIDEO.camera.json)."),
+    truth: str | None = typer.Option(None, "--truth", help="Ground truth JSONL (default VIDEO.truth.jsonl)."),
+    start: str | None = typer.Option(None, "--start", help="Start time, ISO 8601 (default: first truck departure)."),
+    width: int = typer.Option(640, "--width"),
+    height: int = typer.Option(360, "--height"),
+    fps: float = typer.Option(10.0, "--fps"),
+    hfov_deg: float = typer.Option(60.0, "--hfov", help="Horizontal field of view, degrees."),
+    speed_mps: float = typer.Option(8.0, "--speed", help="Ground speed along the plan, m/s."),
+    gimbal_pitch_deg: float = typer.Option(-90.0, "--gimbal-pitch", help="-90 is nadir."),
+    duration_s: float | None = typer.Option(None, "--duration", help="Stop after this many seconds."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the rendering noise."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Render a recorded synthetic flight: video, telemetry, camera file and ground truth."""
+    import json
+    from datetime import datetime
+    from pathlib import Path
+
+    from sitl.flight_render import PlanError, read_plan_waypoints, render_recorded_flight
+    from sitl.world import default_world, load_world
+
+    if not (64 <= width <= 4096 and 64 <= height <= 4096):
+        raise _bad_input("--width and --height must be between 64 and 4096")
+    if not (0.5 <= fps <= 60 and 0.5 <= speed_mps <= 40 and 10 <= hfov_deg <= 150 and -90 <= gimbal_pitch_deg <= 0):
+        raise _bad_input("--fps 0.5-60, --speed 0.5-40 m/s, --hfov 10-150 deg and --gimbal-pitch -90..0")
+    try:
+        w = default_world() if world == "default" else load_world(world)
+        waypoints = read_plan_waypoints(plan)
+    except (OSError, ValueError) as exc:
+        raise _bad_input(str(exc)) from None
+    if start is not None:
+        try:
+            t0 = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        except ValueError:
+            raise _bad_input(f"--start {start!r}: not an ISO 8601 time") from None
+        if t0.tzinfo is None:
+            raise _bad_input(f"--start {start!r}: give a time zone (e.g. Z)")
+        start_t = t0.timestamp()
+    else:
+        deps = [d for r in w.routes for d in r.departures]
+        start_t = min(deps) if deps else 1_741_000_000.0
+    video = Path(out)
+    try:
+        summary = render_recorded_flight(
+            w, waypoints, video=video, telemetry=Path(telemetry),
+            camera_file=Path(camera) if camera else video.with_suffix(".camera.json"),
+            truth=Path(truth) if truth else video.with_suffix(".truth.jsonl"), start_t=start_t, width=width,
+            height=height, fps=fps, hfov_deg=hfov_deg, speed_mps=speed_mps, gimbal_pitch_deg=gimbal_pitch_deg,
+            max_duration_s=duration_s, seed=seed)
+    except PlanError as exc:
+        raise _bad_input(str(exc)) from None
+    except OSError as exc:
+        raise _bad_input(f"cannot write the flight: {exc}") from None
+    if json_out:
+        print(json.dumps(summary))
+    else:
+        print(f"{summary['frames']} frames ({summary['duration_s']} s) -> {summary['video']}, "
+              f"{summary['telemetry']}, {summary['camera']}, {summary['truth']}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """`python -m sitl`: the same exit codes as `skypatrol sim` (2 and one stderr line for bad input)."""
     try:
