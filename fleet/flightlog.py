@@ -21,6 +21,8 @@ from typing import Any
 from mavsdk.asyncio.plugins.mavlink_direct import MavlinkDirectAsync
 from pymavlink.dialects.v20 import common as mavlink2
 
+from core.cursors import cancel_task
+
 log = logging.getLogger(__name__)
 
 
@@ -97,11 +99,8 @@ class FlightLogRecorder:
                 flush_at = time.monotonic() + 1.0
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await cancel_task(self._task)
+        self._task = None
         if self._plugin is not None:
             with contextlib.suppress(Exception):
                 self._plugin.destroy()

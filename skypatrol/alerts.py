@@ -10,7 +10,6 @@ platform like any other event.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -20,10 +19,11 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.auth import Principal
+from core.cursors import advance_cursor, cancel_task, load_cursor
 from core.db import Database
 from core.errors import BadInput, NotFound, Refused
 from core.events import Event, EventBus
-from core.models import Alert, StreamCursor
+from core.models import Alert
 from core.settings import AlertSettings
 
 log = logging.getLogger(__name__)
@@ -94,21 +94,13 @@ class AlertService:
         self.opened_total = 0
         self._task: asyncio.Task[None] | None = None
 
-    def _load_cursor(self) -> int:
-        with self.db.session() as s:
-            row = s.get(StreamCursor, self.cursor_name)
-            return int(row.seq) if row else 0
-
     async def start(self) -> None:
-        self.cursor = await asyncio.to_thread(self._load_cursor)
+        self.cursor = await asyncio.to_thread(load_cursor, self.db, self.cursor_name)
         self._task = asyncio.create_task(self._run(), name="alerts")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await cancel_task(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:
@@ -137,9 +129,5 @@ class AlertService:
                 if e.id not in known:
                     s.add(alert_from_event(e))
                     self.opened_total += 1
-            row = s.get(StreamCursor, self.cursor_name)
-            if row is None:
-                s.add(StreamCursor(name=self.cursor_name, seq=last))
-            elif last > row.seq:
-                row.seq = last
+            advance_cursor(s, self.cursor_name, last)
         self.cursor = max(self.cursor, last)

@@ -16,11 +16,10 @@ from collections import deque
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from sqlalchemy import select
 
+from core.cursors import load_cursor, save_cursor
 from core.db import Database
 from core.events import Event, EventBus
-from core.models import StreamCursor
 from core.settings import MqttSettings
 
 log = logging.getLogger(__name__)
@@ -50,17 +49,10 @@ class MqttBridge:
 
     # -- cursor ----------------------------------------------------------------------------
     def _load_cursor(self) -> int:
-        with self.db.session() as s:
-            row = s.execute(select(StreamCursor).where(StreamCursor.name == self.cursor_name)).scalar_one_or_none()
-            return int(row.seq) if row else 0
+        return load_cursor(self.db, self.cursor_name)
 
     def _save_cursor(self, seq: int) -> None:
-        with self.db.session() as s:
-            row = s.get(StreamCursor, self.cursor_name)
-            if row is None:
-                s.add(StreamCursor(name=self.cursor_name, seq=seq))
-            elif seq > row.seq:
-                row.seq = seq
+        save_cursor(self.db, self.cursor_name, seq)
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:

@@ -12,16 +12,15 @@ one event cannot stop the stream.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
 
 import httpx
 
+from core.cursors import cancel_task, load_cursor, save_cursor
 from core.db import Database
 from core.events import Event, EventBus
-from core.models import StreamCursor
 from core.settings import WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -47,29 +46,16 @@ class WebhookForwarder:
         self._task: asyncio.Task[None] | None = None
         self._prefixes = tuple(hook.types)
 
-    def _load_cursor(self) -> int:
-        with self.db.session() as s:
-            row = s.get(StreamCursor, self.cursor_name)
-            return int(row.seq) if row else 0
-
     def _save_cursor(self, seq: int) -> None:
-        with self.db.session() as s:
-            row = s.get(StreamCursor, self.cursor_name)
-            if row is None:
-                s.add(StreamCursor(name=self.cursor_name, seq=seq))
-            elif seq > row.seq:
-                row.seq = seq
+        save_cursor(self.db, self.cursor_name, seq)
 
     async def start(self) -> None:
-        self.cursor = await asyncio.to_thread(self._load_cursor)
+        self.cursor = await asyncio.to_thread(load_cursor, self.db, self.cursor_name)
         self._task = asyncio.create_task(self._run(), name=f"webhook {self.hook.url}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await cancel_task(self._task)
+        self._task = None
 
     def wants(self, e: Event) -> bool:
         return e.seq is not None and e.type.startswith(self._prefixes)
