@@ -15,6 +15,17 @@ from tests.console.conftest import ADMIN, MainJob, watch
 # A survey area over the west half of the sample petrochemical works (JS-P-001, PROHIBITED).
 AREA = [(30.7335, 121.3480), (30.7335, 121.3525), (30.7355, 121.3525), (30.7355, 121.3480)]
 WAIT_MS = 60_000
+KML = """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark><name>area</name><Polygon><outerBoundaryIs>
+<LinearRing><coordinates>121.3300,30.7440,0 121.3330,30.7440,0 121.3330,30.7455,0 121.3300,30.7455,0
+121.3300,30.7440,0</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark></Document></kml>"""
+WAYPOINTS = """QGC WPL 110
+0\t1\t0\t16\t0\t0\t0\t0\t30.7410588\t121.3415\t4.0\t1
+1\t0\t3\t22\t0\t0\t0\t0\t30.7410588\t121.3415\t30.0\t1
+2\t0\t3\t16\t0\t0\t0\t0\t30.7390\t121.3400\t30.0\t1
+3\t0\t3\t16\t0\t0\t0\t0\t30.7385\t121.3380\t30.0\t1
+4\t0\t3\t20\t0\t0\t0\t0\t0\t0\t0\t1
+"""
 
 
 def _login(page, url: str, token: str) -> None:  # type: ignore[no-untyped-def]
@@ -96,7 +107,7 @@ def test_pilot_flies_plans_checks_saves_and_schedules(chromium, main_job: MainJo
     at = page.evaluate("""() => {
         const p = Object.fromEntries(new Intl.DateTimeFormat('en-CA', {timeZone: 'Asia/Shanghai', year: 'numeric',
           month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false})
-          .formatToParts(new Date(Date.now() + 6000)).map((x) => [x.type, x.value]));
+          .formatToParts(new Date(Date.now() + 10000)).map((x) => [x.type, x.value]));
         return `${p.year}-${p.month}-${p.day}T${p.hour === '24' ? '00' : p.hour}:${p.minute}:${p.second}`;
     }""")
     page.fill("#sched-at", at)
@@ -142,6 +153,22 @@ def test_viewer_sees_no_pilot_controls_and_both_languages_are_complete(chromium,
     assert not page.locator("#fleet-list button[data-cmd]").first.is_visible()
     page.click("button[data-view=plan]")
     assert page.is_visible("#plan-preview") and not page.is_visible("#plan-save")
+
+    # Upload instead of drawing: a KML area becomes a survey a viewer may preview and check;
+    # a QGC WPL file is a mission as is.
+    page.set_input_files("#plan-file", files=[{"name": "area.kml", "mimeType": "application/vnd.google-earth.kml+xml",
+                                               "buffer": KML.encode()}])
+    page.wait_for_function("window.skypatrol.state.shape && window.skypatrol.state.shape.kind === 'polygon'")
+    assert page.input_value("#plan-pattern") == "survey"
+    page.click("#plan-preview")
+    page.wait_for_selector("#stats-table", timeout=WAIT_MS)
+    page.set_input_files("#plan-file", files=[{"name": "route.waypoints", "mimeType": "text/plain",
+                                               "buffer": WAYPOINTS.encode()}])
+    page.wait_for_function("window.skypatrol.state.shape && window.skypatrol.state.shape.kind === 'mission'")
+    assert page.input_value("#plan-pattern") == "mission"
+    page.click("#plan-check")
+    page.wait_for_selector("#plan-violations[data-clear]", timeout=WAIT_MS)
+    assert page.evaluate("window.skypatrol.state.shape.points.length") == 3  # take-off and two waypoints
 
     # zh-CN first (the first users work in Chinese), English a click away, and back.
     assert page.evaluate("document.documentElement.lang") == "zh-CN"

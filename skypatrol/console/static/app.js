@@ -22,12 +22,18 @@ const stats = { events: 0, telemetry: 0 };
 window.skypatrol = { map, state, api, stats, stream: null, ready: false };
 
 // -- small helpers -------------------------------------------------------------------------------
+const formats = new Map();
 function fmtTime(iso, withDate = true) {
   if (!iso) return "";
-  const d = new Date(iso);
-  const opts = { timeZone: state.tz, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
-  if (withDate) Object.assign(opts, { year: "numeric", month: "2-digit", day: "2-digit" });
-  return new Intl.DateTimeFormat(getLang(), opts).format(d);
+  const key = `${getLang()}|${state.tz}|${withDate}`;
+  let f = formats.get(key);
+  if (!f) {
+    const opts = { timeZone: state.tz, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
+    if (withDate) Object.assign(opts, { year: "numeric", month: "2-digit", day: "2-digit" });
+    f = new Intl.DateTimeFormat(getLang(), opts);
+    formats.set(key, f);
+  }
+  return f.format(new Date(iso));
 }
 function localParts(date) { // the wall-clock parts in the site's time zone
   const p = Object.fromEntries(new Intl.DateTimeFormat("en-CA", { timeZone: state.tz, year: "numeric", month: "2-digit",
@@ -134,7 +140,7 @@ async function start() {
   $("#plan-camera").innerHTML = site.cameras.map((c) => `<option>${esc(c)}</option>`).join("");
   $("#plan-home").innerHTML = site.docks.map((d) => `<option value="${esc(d.id)}">${esc(d.name)}</option>`).join("");
   $("#sched-at").value = localInput(new Date(Date.now() + 120000));
-  await loadLayers();
+  await Promise.all([loadLayers(), loadDetections()]);
   setInterval(loadLayers, 60000); // zones come and go with their schedules
   setInterval(refreshDrones, 5000);
   const stream = new EventStream(api, onEvent, (s) => {
@@ -166,6 +172,23 @@ async function loadLayers() {
       return { type: "Feature", id: f.id ?? props.id, geometry: f.geometry, properties: props };
     }) };
     renderLegend();
+  } catch (e) { fail(e); }
+}
+
+async function loadDetections() { // what was found before this page opened; live ones follow
+  const q = new URLSearchParams({ limit: "1000" });
+  q.append("type", "skypatrol.detection.road_works.v1");
+  q.append("type", "skypatrol.detection.muck_truck.v1");
+  const found = [];
+  try {
+    for (let pageNo = 0; pageNo < 20; pageNo++) {
+      const page = await api.get(`/api/v1/events?${q}`);
+      for (const ev of page.events) found.push({ kind: ev.type.split(".")[2], geometry: ev.data?.geometry });
+      if (!page.has_more) break;
+      q.set("after", String(page.next_after));
+    }
+    state.detections = [...found, ...(state.detections || [])].slice(-500);
+    map.setDetections(state.detections);
   } catch (e) { fail(e); }
 }
 
@@ -201,6 +224,7 @@ function onEvent(ev) {
     let cur = state.drones.get(id);
     if (!cur) { cur = { record: { id, name: id, state: ev.data.state }, tel: null }; state.drones.set(id, cur); }
     cur.tel = ev.data;
+    cur.seenAt = performance.now();
     if (ev.data.state) cur.record.state = ev.data.state;
     map.updateDrone(id, ev.data);
     renderFleetSoon();
@@ -224,17 +248,30 @@ function onEvent(ev) {
 }
 
 // -- fleet panel ---------------------------------------------------------------------------------
-function renderFleet() {
+// Rows are kept per drone and only their facts rewritten, so a button under the pointer stays the
+// same element while telemetry streams in (a click is never lost to a re-render).
+function renderFleet(rebuild = false) {
   const list = $("#fleet-list");
   if (!state.drones.size) { list.innerHTML = `<p class="muted">${esc(t("fleet.none"))}</p>`; return; }
-  const rows = [];
-  for (const [id, { record, tel }] of [...state.drones].sort((a, b) => a[0].localeCompare(b[0]))) {
+  if (rebuild || !list.querySelector(".drone-row")) list.innerHTML = "";
+  const now = performance.now();
+  for (const [id, { record, tel, seenAt }] of [...state.drones].sort((a, b) => a[0].localeCompare(b[0]))) {
+    let row = list.querySelector(`.drone-row[data-drone="${CSS.escape(id)}"]`);
+    if (!row) {
+      row = document.createElement("div");
+      row.className = "drone-row";
+      row.dataset.drone = id;
+      row.innerHTML = `<div class="dyn"></div><div class="cmds pilot-only">${["rtl", "land", "pause", "resume"].map((c) =>
+        `<button data-cmd="${c}" data-drone="${esc(id)}">${esc(t(`cmd.${c}`))}</button>`).join("")}</div>`;
+      list.appendChild(row);
+    }
+    row.classList.toggle("selected", map.selected === id);
     const st = tel?.state || record.state || "offline";
     const batt = tel?.battery_remaining != null ? Math.round(tel.battery_remaining * 100) : null;
-    const link = tel ? (tel.connected === false ? 0 : linkQuality(tel.last_seen_s)) : 0;
+    const age = seenAt ? Math.max(tel?.last_seen_s ?? 0, (now - seenAt) / 1000) : null;
+    const link = tel && tel.connected !== false && st !== "offline" ? linkQuality(age) : 0;
     const run = tel?.mission_id || "";
-    rows.push(`<div class="drone-row${map.selected === id ? " selected" : ""}" data-drone="${esc(id)}">
-      <div class="head"><span>${esc(record.name || id)} <small class="muted">${esc(id)}</small></span>
+    const html = `<div class="head"><span>${esc(record.name || id)} <small class="muted">${esc(id)}</small></span>
         <span class="state ${esc(st)}" data-state="${esc(st)}">${esc(t(`state.${st}`))}</span></div>
       <div class="facts">
         <span>${esc(t("fleet.battery"))} ${batt == null ? "–" : batt + "%"}</span>
@@ -243,12 +280,11 @@ function renderFleet() {
         <span>${esc(t("fleet.alt"))} ${tel?.alt_rel_m != null ? Math.round(tel.alt_rel_m) + " " + t("unit.m") : "–"}</span>
         <span style="grid-column: span 2">${esc(t("fleet.run"))} ${run ? `<a href="#runs" data-run="${esc(run)}">${esc(run)}</a>` : "–"}</span>
       </div>
-      <div class="bar"><i style="width:${batt ?? 0}%;background:${batt != null && batt < 20 ? "#dc2626" : "#22c55e"}"></i></div>
-      <div class="cmds pilot-only">${["rtl", "land", "pause", "resume"].map((c) =>
-        `<button data-cmd="${c}" data-drone="${esc(id)}">${esc(t(`cmd.${c}`))}</button>`).join("")}</div>
-    </div>`);
+      <div class="bar"><i style="width:${batt ?? 0}%;background:${batt != null && batt < 20 ? "#dc2626" : "#22c55e"}"></i></div>`;
+    const dyn = row.firstElementChild;
+    if (dyn.dataset.html !== html) { dyn.innerHTML = html; dyn.dataset.html = html; }
   }
-  list.innerHTML = rows.join("");
+  for (const row of list.querySelectorAll(".drone-row")) if (!state.drones.has(row.dataset.drone)) row.remove();
 }
 $("#fleet-list").addEventListener("click", async (e) => {
   const btn = e.target.closest("button[data-cmd]");
@@ -467,25 +503,29 @@ async function refreshRuns() {
   } catch (e) { if (e instanceof ApiError && e.status === 401) fail(e); }
 }
 
+function setHtml(el, html) { // rewrite only what changed, so buttons stay put between updates
+  if (el.dataset.html !== html) { el.innerHTML = html; el.dataset.html = html; }
+}
+
 function renderRuns() {
   const planName = Object.fromEntries(state.plans.map((p) => [p.id, p.name]));
-  $("#plans-list").innerHTML = state.plans.length ? `<table>${state.plans.map((p) => `<tr data-plan="${esc(p.id)}">
+  setHtml($("#plans-list"), state.plans.length ? `<table>${state.plans.map((p) => `<tr data-plan="${esc(p.id)}">
       <td>${esc(p.name)}<br><small class="muted">${esc(fmtTime(p.created_at))} · ${p.sorties}</small></td>
       <td><button data-show-plan="${esc(p.id)}">${esc(t("nav.map"))}</button>
       <button class="pilot-only primary" data-fly="${esc(p.id)}">${esc(t("runs.flyNow"))}</button></td></tr>`).join("")}</table>`
-    : `<p class="muted">${esc(t("runs.none"))}</p>`;
-  $("#schedules-list").innerHTML = state.schedules.length ? `<table>${state.schedules.map((s) => `<tr data-schedule="${esc(s.id)}">
+    : `<p class="muted">${esc(t("runs.none"))}</p>`);
+  setHtml($("#schedules-list"), state.schedules.length ? `<table>${state.schedules.map((s) => `<tr data-schedule="${esc(s.id)}">
       <td>${esc(s.name)}<br><small class="muted">${esc(t(`sched.kind.${s.kind}`))} · ${esc(s.enabled ? t("sched.enabled") : t("sched.paused"))}
       · ${esc(t("sched.next"))}: ${esc(s.next_runs[0] ? fmtTime(s.next_runs[0]) : "–")}</small></td>
       <td class="pilot-only"><button data-sched-toggle="${esc(s.id)}" data-enabled="${s.enabled}">${esc(s.enabled ? t("sched.pause") : t("sched.resume"))}</button>
       <button data-sched-del="${esc(s.id)}" data-name="${esc(s.name)}">${esc(t("sched.delete"))}</button></td></tr>`).join("")}</table>`
-    : `<p class="muted">${esc(t("runs.none"))}</p>`;
-  $("#runs-list").innerHTML = state.runs.length ? `<table>${state.runs.map((r) => {
+    : `<p class="muted">${esc(t("runs.none"))}</p>`);
+  setHtml($("#runs-list"), state.runs.length ? `<table>${state.runs.map((r) => {
     const pr = state.runProgress.get(r.id);
     return `<tr class="clickable" data-run="${esc(r.id)}"><td>${esc(r.id)}<br><small class="muted">${esc(planName[r.plan_id] || r.plan_id || "")}</small></td>
       <td><span class="state ${esc(r.state)}" data-state="${esc(r.state)}">${esc(runState(r.state))}</span>${pr ? ` ${pr.current}/${pr.total}` : ""}</td>
       <td>${esc(r.drone_id || "–")}<br><small class="muted">${esc(fmtTime(r.planned_start || r.created_at))}</small></td></tr>`;
-  }).join("")}</table>` : `<p class="muted">${esc(t("runs.none"))}</p>`;
+  }).join("")}</table>` : `<p class="muted">${esc(t("runs.none"))}</p>`);
 }
 
 async function renderCalendar() {
@@ -664,7 +704,7 @@ function renderAll() {
   const st = $("#stream-status").dataset.status;
   if (st) $("#stream-status").textContent = t(`stream.${st}`);
   renderLegend();
-  renderFleet();
+  renderFleet(true);
   updateEventFilters();
   if (state.view === "runs") { renderRuns(); renderCalendar(); }
   if (state.view === "events") renderEvents();
