@@ -170,6 +170,17 @@ def test_viewer_sees_no_pilot_controls_and_both_languages_are_complete(chromium,
     page.wait_for_selector("#plan-violations[data-clear]", timeout=WAIT_MS)
     assert page.evaluate("window.skypatrol.state.shape.points.length") == 3  # take-off and two waypoints
 
+    # Zones follow the time: the school zone (weekdays 07:00-17:30 UTC) is in force on a Wednesday
+    # at 18:00 in Shanghai, not on a Saturday.
+    school = "window.skypatrol.map.layers.zones.find((f) => f.properties.id === 'JS-C-003').properties.active"
+    page.fill("#zones-at", "2026-11-25T18:00")
+    page.dispatch_event("#zones-at", "change")
+    page.wait_for_function(f"window.skypatrol.state.zonesAt === '2026-11-25T10:00:00Z' && {school} === true")
+    page.fill("#zones-at", "2026-11-28T18:00")
+    page.dispatch_event("#zones-at", "change")
+    page.wait_for_function(f"window.skypatrol.state.zonesAt === '2026-11-28T10:00:00Z' && {school} === false")
+    page.click("#zones-now")
+
     # zh-CN first (the first users work in Chinese), English a click away, and back.
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
     assert page.inner_text("button[data-view=map]") == "地图"

@@ -46,6 +46,13 @@ function localInput(date) {
   const p = localParts(date);
   return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`;
 }
+/** A wall-clock time in the site's zone ("YYYY-MM-DDTHH:MM[:SS]") as an ISO instant in UTC. */
+function zonedToUtc(local) {
+  const guess = new Date(`${local.length === 16 ? local + ":00" : local}Z`);
+  const p = localParts(guess);
+  const asUtc = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second);
+  return new Date(guess.getTime() - (asUtc - guess.getTime())).toISOString();
+}
 function fmtLen(m) { return m >= 1000 ? `${(m / 1000).toFixed(2)} ${t("unit.km")}` : `${Math.round(m)} ${t("unit.m")}`; }
 function fmtDur(s) { return `${(s / 60).toFixed(1)} ${t("unit.min")}`; }
 let toastTimer = null;
@@ -160,10 +167,12 @@ async function start() {
 
 async function loadLayers() {
   try {
-    const doc = await api.get("/api/v1/site/layers");
+    const at = $("#zones-at").value;
+    const doc = await api.get(`/api/v1/site/layers${at ? `?at=${encodeURIComponent(zonedToUtc(at))}` : ""}`);
     map.setBase(doc.features.filter((f) => f.properties.layer !== "zone"));
     const zones = doc.features.filter((f) => f.properties.layer === "zone");
     map.setZones(zones);
+    state.zonesAt = doc.at;
     // No-fly zones in force, as a zone document, for planning around them (zones that need an
     // authorisation stay plannable: the airspace check names them and filing asks for them).
     state.zoneDoc = { type: "FeatureCollection", features: zones.filter((f) => f.properties.restriction === "PROHIBITED"
@@ -207,6 +216,9 @@ function renderLegend() {
     `<span><i style="border-color:${c};background:${c}33"></i>${esc(t(`zone.${k}`))}</span>`).join("")
     + `<span><i style="border-color:#64748b;border-style:dashed"></i>${esc(t("zone.inactive"))}</span>`;
 }
+// Zones are judged in force now (refreshed every minute) or at the time chosen here.
+$("#zones-at").addEventListener("change", () => loadLayers());
+$("#zones-now").addEventListener("click", () => { $("#zones-at").value = ""; loadLayers(); });
 $$("#layers input[data-layer]").forEach((cb) => cb.addEventListener("change", () => map.setLayerVisible(cb.dataset.layer, cb.checked)));
 
 // -- the event stream ----------------------------------------------------------------------------
@@ -441,7 +453,8 @@ async function checkAirspace() {
   const pv = state.preview || (await preview());
   const violations = [];
   for (const so of pv.sorties) {
-    const res = await api.post("/api/v1/airspace/check", { plan: so.plan });
+    const at = $("#zones-at").value;
+    const res = await api.post("/api/v1/airspace/check", { plan: so.plan, ...(at ? { at: zonedToUtc(at) } : {}) });
     violations.push(...res.violations);
   }
   state.check = { clear: violations.length === 0, violations };
