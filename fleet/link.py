@@ -298,6 +298,8 @@ class DroneLink:
             await self.manager.mission_progress(self, reached=None)
 
     async def _on_reached(self, seq: int) -> None:
+        if self.mission.reached and self.mission.reached[-1] == seq:
+            return  # PX4 sends each MISSION_ITEM_REACHED more than once; one report is the event
         self.mission.reached.append(seq)
         await self.manager.mission_progress(self, reached=seq)
 

@@ -38,6 +38,7 @@ from missions.items import MissionPlan
 log = logging.getLogger(__name__)
 S = DroneState
 COMMANDS = ("rtl", "land", "pause", "resume", "hold", "kill")
+ARMABLE_WAIT_S = 5.0  # wall seconds an arm request waits for the vehicle to report itself ready
 
 
 class FleetManager:
@@ -176,8 +177,19 @@ class FleetManager:
         async with link.command_lock:
             vehicle = link.require_vehicle()
             link.sm.check_command("arm")
+            await self._until_armable(link)
             await vehicle.action.arm()
             await vehicle.mission.start()
+
+    @staticmethod
+    async def _until_armable(link: DroneLink, timeout_s: float = ARMABLE_WAIT_S) -> None:
+        """Give the vehicle a moment to pass its pre-arm checks (PX4 also wants a ground station
+        heartbeat when NAV_DLL_ACT is set, and the first goes out about a second after connecting);
+        past the wait the arm request goes anyway and a refusal names the vehicle's reason."""
+        for _ in range(round(timeout_s / 0.1)):
+            if link.tel.health is not None and link.tel.health.armable:
+                return
+            await asyncio.sleep(0.1)
 
     async def return_all(self) -> dict[str, str]:
         """Fleet-wide return home: every flying drone is sent RTL; returns drone -> result."""

@@ -86,6 +86,7 @@ class Autopilot:
         self.missions = MissionStore()
         self.geofence = Geofence()
         self.events: list[Event] = []
+        self.reached_log: list[int] = []  # every MISSION_ITEM_REACHED sent for the current mission
         self.time_s = 0.0
 
         self.armed = False
@@ -217,6 +218,7 @@ class Autopilot:
         if mission_type in (MISSION, mavlink.MAV_MISSION_TYPE_ALL):
             items = self.missions.get(MISSION)
             self.mission_seq = 0
+            self.reached_log = []
             self._item_started = False
             self._jumps_left = {}
             self.mission_state = mavlink.MISSION_STATE_NOT_STARTED if items else mavlink.MISSION_STATE_NO_MISSION
@@ -712,6 +714,7 @@ class Autopilot:
         return self._land_setpoint(dest_e, dest_n)
 
     def _item_reached(self, seq: int) -> None:
+        self.reached_log.append(seq)
         self.events.append(Event("reached", seq=seq))
 
     def _advance(self) -> None:
@@ -1020,6 +1023,7 @@ class Autopilot:
             "battery_remaining": self.battery.remaining,
             "mission_seq": self.mission_seq,
             "mission_count": len(self.missions.get(MISSION)),
+            "mission_reached": list(self.reached_log),
             "mission_state": int(self.mission_state),
             "link_lost": self.link_lost,
             "gps_ok": self.gps_ok,

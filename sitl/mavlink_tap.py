@@ -31,13 +31,14 @@ MAV_LANDED_STATE_ON_GROUND = 1
 
 # Message id -> (struct format, full payload length); MAVLink 2 trims trailing zero bytes.
 MAV_SYS_STATUS_PREARM_CHECK = 0x10000000
-HEARTBEAT, SYS_STATUS, GLOBAL_POSITION_INT, MISSION_CURRENT, BATTERY_STATUS, HOME_POSITION, EXTENDED_SYS_STATE = (
-    0, 1, 33, 42, 147, 242, 245)
+HEARTBEAT, SYS_STATUS, GLOBAL_POSITION_INT, MISSION_CURRENT, MISSION_ITEM_REACHED = 0, 1, 33, 42, 46
+BATTERY_STATUS, HOME_POSITION, EXTENDED_SYS_STATE, MISSION_ACK = 147, 242, 245, 47
 _LAYOUT = {
     HEARTBEAT: ("<IBBBBB", 9),
     SYS_STATUS: ("<III", 12),
     GLOBAL_POSITION_INT: ("<IiiiihhhH", 28),
     MISSION_CURRENT: ("<H", 2),
+    MISSION_ITEM_REACHED: ("<H", 2),
     BATTERY_STATUS: ("<iih10HhBBBb", 36),
     HOME_POSITION: ("<iii", 12),
     EXTENDED_SYS_STATE: ("<BB", 2),
@@ -105,10 +106,17 @@ class VehicleTruth:
     battery_remaining: float | None = None
     prearm_ok: bool = False
     time_s: float = 0.0  # the vehicle's clock (time since boot), simulated time in SITL
+    # Each MISSION_ITEM_REACHED the vehicle sent (PX4 repeats one several times: kept once) since
+    # the mission was last replaced.
+    reached: list[int] = field(default_factory=list)
     heard_at: float = 0.0
     counts: dict[int, int] = field(default_factory=dict)
 
     def update(self, msgid: int, sysid: int, compid: int, payload: bytes) -> None:
+        if msgid == MISSION_ACK:
+            ack = payload[:4].ljust(4, b"\0")  # target system, component, result, mission type
+            if ack[2] == 0 and ack[3] == 0:
+                self.reached = []  # the vehicle accepted a new mission (MAV_MISSION_ACCEPTED)
         fields = unpack(msgid, payload)
         if fields is None:
             return
@@ -129,6 +137,9 @@ class VehicleTruth:
             self.mission_seq = fields[0]
             if len(payload) >= 4:
                 self.mission_total = struct.unpack("<H", payload[2:4])[0]
+        elif msgid == MISSION_ITEM_REACHED:
+            if not self.reached or self.reached[-1] != fields[0]:
+                self.reached.append(fields[0])
         elif msgid == HOME_POSITION:
             self.home = (fields[0] / 1e7, fields[1] / 1e7, fields[2] / 1000.0)
         elif msgid == EXTENDED_SYS_STATE:
@@ -159,6 +170,7 @@ class VehicleTruth:
             "distance_home_m": distance,
             "mission_seq": self.mission_seq,
             "mission_count": self.mission_total,
+            "mission_reached": list(self.reached),
             "battery_remaining": self.battery_remaining,
             "prearm_ok": self.prearm_ok,
         }

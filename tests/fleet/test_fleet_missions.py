@@ -47,16 +47,23 @@ async def test_three_drones_fly_three_missions_at_once(sim, make_fleet) -> None:
         assert manager.state(d) == S.PREFLIGHT
     started = time.monotonic()
     await asyncio.gather(*(manager.arm_and_start(d) for d in ids))
-    await wait_until(lambda: all(manager.state(d) == S.IDLE for d in ids), sim.wall(90), "all landed and idle again")
+    await wait_until(lambda: all(manager.state(d) == S.IDLE and rec.states(d)[-1:] == ["idle"] for d in ids),
+                     sim.wall(90), "all landed and idle again")  # the event stored too, not just the state set
     for d, p in plans.items():
         n = len(p.plan.items)
         seen = reached(rec, d)
-        assert set(seen) == set(range(n)), f"{d}: reached {seen}"
+        # Every MISSION_ITEM_REACHED the vehicle sent, once and in order, the last position's among
+        # them. (The simulator reports each item; PX4 reports the latest item reached when its
+        # mission feedback goes out, so an item passed in the same step as the next, such as a DO_
+        # item, may go unreported by the vehicle itself, and a closing RTL item is never reported.)
+        assert seen == sim.state(ids[d])["mission_reached"], f"{d}: reached {seen}"
+        last_position = max(i for i, item in enumerate(p.plan.items) if item.lat or item.lon)
+        assert last_position in seen and set(seen) <= set(range(n)), f"{d}: reached {seen}"
         ending = ["returning", "landed", "idle"] if d == "d2" else ["landed", "idle"]  # d2 ends with RTL
         assert rec.states(d) == ["idle", "preflight", "airborne", *ending], rec.states(d)
         progress = rec.of("mission.progress", d)
         assert all(e["mission_id"] == f"m-{d}" and e["total"] == n for e in progress), progress
-    assert reached(rec, "d2") == [0, 1, 2, 0, 1, 2, 3, 4]  # the DO_JUMP ran once
+    assert reached(rec, "d2").count(1) == 2  # the DO_JUMP ran once: the loiter flown twice
     assert sim.state(2)["distance_home_m"] < 2.0  # mission d2 ended with RTL
     telemetry = rec.of("telemetry")
     assert {t["drone_id"] for t in telemetry} == set(ids)
