@@ -15,6 +15,10 @@ from tests.console.conftest import ADMIN, MainJob, watch
 # A survey area over the west half of the sample petrochemical works (JS-P-001, PROHIBITED).
 AREA = [(30.7335, 121.3480), (30.7335, 121.3525), (30.7355, 121.3525), (30.7355, 121.3480)]
 WAIT_MS = 60_000
+# (wgs lat, wgs lon, gcj lat, gcj lon): Shanghai, Shenzhen, Beijing, as eviltransform's tests publish them.
+GCJ02_VECTORS = [(31.1774276, 121.5272106, 31.17530398364597, 121.531541859215),
+                 (22.543847, 113.912316, 22.540796131694766, 113.9171764808363),
+                 (39.911954, 116.377817, 39.91334545536069, 116.38404722455657)]
 KML = """<?xml version="1.0" encoding="UTF-8"?>
 <kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark><name>area</name><Polygon><outerBoundaryIs>
 <LinearRing><coordinates>121.3300,30.7440,0 121.3330,30.7440,0 121.3330,30.7455,0 121.3300,30.7455,0
@@ -208,5 +212,18 @@ def test_viewer_sees_no_pilot_controls_and_both_languages_are_complete(chromium,
     # Chinese strings are Chinese (not English left untranslated), brand names and units aside.
     untranslated = [v for v in keys["zhValues"] if re.fullmatch(r"[A-Za-z ,.()%:{}`-]+", v) and v not in ("English",)]
     assert untranslated == [], json.dumps(untranslated, ensure_ascii=False)
+
+    # GCJ-02 for Chinese tile servers: the published eviltransform vectors (WGS84 -> GCJ-02) and back.
+    worst = page.evaluate("""async (vectors) => {
+        const g = await import('/console/gcj02.js');
+        let worst = 0;
+        for (const [wLat, wLon, gLat, gLon] of vectors) {
+          const [a, b] = g.wgs84ToGcj02(wLat, wLon);
+          const [c, d] = g.gcj02ToWgs84(gLat, gLon);
+          worst = Math.max(worst, Math.abs(a - gLat), Math.abs(b - gLon), Math.abs(c - wLat), Math.abs(d - wLon));
+        }
+        return worst;
+    }""", GCJ02_VECTORS)
+    assert worst < 1e-7
     assert errors == [], errors
     page.close()
