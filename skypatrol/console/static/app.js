@@ -15,7 +15,7 @@ const state = {
   me: null, site: null, tz: "Asia/Shanghai", view: "map",
   drones: new Map(), // id -> {record, tel}
   plans: [], schedules: [], runs: [], events: [], runProgress: new Map(),
-  shape: null, preview: null, previewReq: null, check: null, savedPlan: null, detailRun: null, zoneDoc: null,
+  liveViolations: [], shape: null, preview: null, previewReq: null, check: null, savedPlan: null, detailRun: null, zoneDoc: null,
 };
 const stats = { events: 0, telemetry: 0 };
 // Tests and benchmarks read the console's state here (the map's drones, errors, the stream).
@@ -249,10 +249,20 @@ function onEvent(ev) {
     if (short === "mission.progress" && ev.data?.mission_id) state.runProgress.set(ev.data.mission_id, ev.data);
     refreshRunsSoon();
     if (state.detailRun && ev.subject === state.detailRun) refreshDetailSoon();
-  } else if (short.startsWith("detection.")) {
+  } else if (short.startsWith("detection.") || short.startsWith("alert.")) {
     state.detections = state.detections || [];
-    state.detections.push({ kind: short.split(".")[1], geometry: ev.data?.geometry });
+    const kind = short.includes("road_works") ? "road_works" : "muck_truck";
+    if (ev.data?.geometry) state.detections.push({ kind, geometry: ev.data.geometry });
     map.setDetections(state.detections.slice(-500));
+  } else if (short.startsWith("airspace.") || short === "drone.failsafe") {
+    // Live violations and non-conformance where the event says where: on the map beside the check's.
+    const d = ev.data || {};
+    const pos = d.position && typeof d.position === "object" ? d.position : d;
+    if (pos.lat != null && pos.lon != null) {
+      state.liveViolations.push({ lat: pos.lat, lon: pos.lon, zone_id: d.zone_id ?? null, kind: short });
+      state.liveViolations.splice(0, Math.max(0, state.liveViolations.length - 100));
+      map.setViolations([...(state.check?.violations || []), ...state.liveViolations]);
+    }
   }
   state.events.push(ev);
   if (state.events.length > 1000) state.events.splice(0, state.events.length - 1000);
@@ -458,7 +468,7 @@ async function checkAirspace() {
     violations.push(...res.violations);
   }
   state.check = { clear: violations.length === 0, violations };
-  map.setViolations(violations);
+  map.setViolations([...violations, ...state.liveViolations]);
   const box = $("#plan-violations");
   box.dataset.clear = String(state.check.clear);
   if (state.check.clear) {
