@@ -39,6 +39,9 @@ class TrackerConfig:
     accel_sigma: float = 2.0  # m/s^2, process noise of the constant-velocity model
     min_meas_sigma_m: float = 0.7
     gate_floor_m: float = 4.0  # never gate tighter than this (pose noise moves whole frames at once)
+    # A detection this many times longer or shorter on the ground than a track's things is not its thing
+    # (a truck passing a parked car, or a cone taken for a car, does not join that track).
+    max_length_ratio: float = 3.0
 
 
 @dataclass(slots=True)
@@ -184,6 +187,11 @@ class GroundTracker:
         e2 = dx * dx + dy * dy
         floor2 = self.config.gate_floor_m**2
         gated = (m2 <= _GATE) | (e2 <= floor2)
+        det_len = np.array([d.length_m for d in dets], dtype=float)
+        trk_len = np.array([float(np.median(tr.lengths[-15:])) if tr.lengths else math.nan for tr in tracks])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.maximum(det_len[None, :] / trk_len[:, None], trk_len[:, None] / det_len[None, :])
+        gated &= ~(ratio > self.config.max_length_ratio)  # NaN (size unknown) gates nothing
         cost = np.where(gated, np.minimum(m2, e2 / floor2 * _GATE), _BIG)
         rows, cols = linear_sum_assignment(cost)
         matches, used_t, used_d = [], set(), set()

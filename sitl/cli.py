@@ -55,6 +55,13 @@ def sim(
     control_port: int | None = typer.Option(
         None, "--control-port", help="Fault-injection endpoint on 127.0.0.1 (0: any free port)."
     ),
+    camera_port: int | None = typer.Option(
+        None, "--camera-port", help="Serve each drone's camera as MJPEG over HTTP on 127.0.0.1 (0: any free port)."
+    ),
+    world: str = typer.Option("default", "--world", help="World the cameras see: a world file or 'default'."),
+    camera_fps: float = typer.Option(2.0, "--camera-fps", help="Camera frames per simulated second."),
+    camera_size: str = typer.Option("480x270", "--camera-size", help="Camera frame size WIDTHxHEIGHT."),
+    camera_pitch: float = typer.Option(-90.0, "--camera-pitch", help="Gimbal pitch, degrees (-90 nadir)."),
 ) -> None:
     """Run N simulated PX4 vehicles until stopped; print one MAVSDK connection URL per vehicle."""
     if ctx.invoked_subcommand is not None:
@@ -69,6 +76,9 @@ def sim(
         raise _bad_input(f"{len(home)} --home values for {drones} drone(s)")
     if control_port is not None and not 0 <= control_port <= 65535:
         raise _bad_input("--control-port must be between 0 and 65535")
+    cameras = None
+    if camera_port is not None:
+        cameras = _camera_setup(camera_port, world, camera_fps, camera_size, camera_pitch)
     try:
         homes = [parse_home(h) for h in home]
     except ValueError as exc:
@@ -78,12 +88,35 @@ def sim(
 
     config = SimConfig(drones=drones, base_port=base_port, homes=homes, speed_factor=speed_factor, seed=seed)
     try:
-        asyncio.run(_serve(FleetSimulator(config), control_port))
+        asyncio.run(_serve(FleetSimulator(config), control_port, cameras))
     except OSError as exc:
         raise _bad_input(f"cannot open sockets: {exc}") from None
 
 
-async def _serve(sim: FleetSimulator, control_port: int | None) -> None:  # type: ignore[name-defined] # noqa: F821
+def _camera_setup(port: int, world: str, fps: float, size: str, pitch: float) -> tuple[int, object, object]:
+    import time
+
+    from sitl.camera_stream import CameraConfig
+    from sitl.world import default_world, load_world
+
+    if not 0 <= port <= 65535:
+        raise _bad_input("--camera-port must be between 0 and 65535")
+    try:
+        width, height = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise _bad_input(f"--camera-size {size!r}: expected WIDTHxHEIGHT") from None
+    if not (32 <= width <= 4096 and 32 <= height <= 4096 and 0.1 <= fps <= 30 and -90 <= pitch <= 0):
+        raise _bad_input("--camera-size 32-4096 per side, --camera-fps 0.1-30, --camera-pitch -90..0")
+    try:
+        # The default world's muck trucks run every 45 s from a few seconds after start, for a day.
+        w = default_world(time.time() + 5.0, 45.0, 1920) if world == "default" else load_world(world)
+    except (OSError, ValueError) as exc:
+        raise _bad_input(str(exc)) from None
+    return port, w, CameraConfig(width=width, height=height, fps=fps, gimbal_pitch_deg=pitch)
+
+
+async def _serve(sim: FleetSimulator, control_port: int | None,  # type: ignore[name-defined] # noqa: F821
+                 cameras: tuple[int, object, object] | None = None) -> None:
     from sitl.control import serve_control
 
     stop = asyncio.Event()
@@ -96,12 +129,22 @@ async def _serve(sim: FleetSimulator, control_port: int | None) -> None:  # type
         control, port = await serve_control(sim, control_port)
         print(f"control: udp://127.0.0.1:{port}", file=sys.stderr, flush=True)
     await sim.start()
+    camera_server = None
+    if cameras is not None:
+        from sitl.camera_stream import CameraStreamServer
+
+        cam_port, world, cam_config = cameras
+        camera_server = CameraStreamServer(sim, world, cam_config)  # type: ignore[arg-type]
+        bound = await camera_server.start("127.0.0.1", cam_port)
+        print(f"cameras: http://127.0.0.1:{bound}/cameras", file=sys.stderr, flush=True)
     for url in sim.connection_urls():
         print(url)
     sys.stdout.flush()
     try:
         await stop.wait()
     finally:
+        if camera_server is not None:
+            await camera_server.close()
         await sim.stop()
         if control is not None:
             control.close()

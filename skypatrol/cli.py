@@ -201,6 +201,7 @@ def _run_main(host: str | None, port: int | None, site_name: str, *, headless: b
     async def job(url: str) -> int:
         driver = Driver(url, token or "")
         try:
+            await driver.start_cameras(site, sim, settings.data_dir)  # edge workers on the drones' cameras
             plans = await driver.ensure_patrols(site)
             if not until_complete:
                 say(f"default patrols planned: {', '.join(plans)}")

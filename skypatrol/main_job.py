@@ -1,14 +1,25 @@
 """The main job's moving parts beside the server: the simulated fleet at the site's docks, the
-default patrols (planned and scheduled through the API, as a pilot would), and the headless run
-that flies one patrol and reports it."""
+default patrols (planned and scheduled through the API, as a pilot would), the headless run
+that flies one patrol and reports it, and an edge worker per simulated drone that inspects its
+camera stream and delivers detections through the API.
+
+Cameras (on by default; low resolution and frame rate, so the main job stays light):
+`SKYPATROL_SIM_CAMERAS=0` turns them off, `SKYPATROL_SIM_CAMERA_FPS` (frames per simulated second,
+default 2) and `SKYPATROL_SIM_CAMERA_SIZE` (default 480x270) size them.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,8 +30,33 @@ from skypatrol.site import Site
 TERMINAL = ("completed", "rejected", "aborted", "failed", "missed")
 
 
-def start_simulator(site: Site, base_port: int, speed: float, seed: int = 1) -> subprocess.Popen[str]:
-    """`skypatrol sim` for the site's drones, one per dock, as a separate process on the wire."""
+@dataclass(frozen=True, slots=True)
+class CameraOptions:
+    enabled: bool = True
+    fps: float = 2.0  # frames per simulated second
+    size: str = "480x270"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> CameraOptions:
+        env = dict(os.environ if env is None else env)
+        enabled = env.get("SKYPATROL_SIM_CAMERAS", "1").strip().lower() not in ("0", "false", "no", "off")
+        try:
+            fps = float(env.get("SKYPATROL_SIM_CAMERA_FPS", "2"))
+        except ValueError:
+            raise BadInput("SKYPATROL_SIM_CAMERA_FPS: not a number") from None
+        return cls(enabled, fps, env.get("SKYPATROL_SIM_CAMERA_SIZE", "480x270"))
+
+
+def _free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_simulator(site: Site, base_port: int, speed: float, seed: int = 1,
+                    cameras: CameraOptions | None = None) -> subprocess.Popen[str]:
+    """`skypatrol sim` for the site's drones, one per dock, as a separate process on the wire; with
+    cameras, it serves each drone's camera (`camera_url` on the returned process)."""
     docks = {d["id"]: d for d in site.docks}
     homes = []
     for d in site.drones:
@@ -30,6 +66,12 @@ def start_simulator(site: Site, base_port: int, speed: float, seed: int = 1) -> 
         homes += ["--home", f"{dock['lat']},{dock['lon']},{dock.get('alt_amsl_m', 0.0)}"]
     cmd = [sys.executable, "-m", "sitl", "--drones", str(len(site.drones)), "--base-port", str(base_port),
            "--speed-factor", str(speed), "--seed", str(seed), *homes]
+    cameras = cameras or CameraOptions.from_env()
+    camera_url = None
+    if cameras.enabled:
+        port = _free_tcp_port()
+        cmd += ["--camera-port", str(port), "--camera-fps", str(cameras.fps), "--camera-size", cameras.size]
+        camera_url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             preexec_fn=_die_with_parent if sys.platform == "linux" else None)
     assert proc.stdout is not None
@@ -42,6 +84,7 @@ def start_simulator(site: Site, base_port: int, speed: float, seed: int = 1) -> 
     if lines < len(site.drones):
         proc.kill()
         raise Unavailable("the simulated fleet did not start")
+    proc.camera_url = camera_url  # type: ignore[attr-defined]
     return proc
 
 
@@ -89,7 +132,35 @@ class Driver:
     """The main job's client of its own API (the same calls a pilot's tools make)."""
 
     def __init__(self, url: str, token: str) -> None:
+        self.url = url
+        self.token = token
         self.http = httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        self.cameras: CameraWorkers | None = None
+
+    async def start_cameras(self, site: Site, sim: subprocess.Popen[str] | None,
+                            data_dir: Path | None = None) -> CameraWorkers | None:
+        """An edge worker per simulated drone with a camera (none when the cameras are off)."""
+        camera_url = getattr(sim, "camera_url", None) if sim is not None else None
+        if camera_url is None:
+            return None
+        if data_dir is None:
+            from core.settings import get_settings
+
+            data_dir = get_settings().data_dir
+        self.cameras = CameraWorkers(self, site, camera_url, data_dir)
+        await self.cameras.start()
+        return self.cameras
+
+    async def current_run(self, drone_id: str) -> str | None:
+        """The id of the drone's run in progress, if any."""
+        try:
+            runs = await self.call("GET", "/api/v1/missions")
+        except (Unavailable, httpx.HTTPError):
+            return None
+        for r in runs:
+            if r.get("drone_id") == drone_id and r.get("state") not in TERMINAL:
+                return str(r["id"])
+        return None
 
     async def call(self, method: str, path: str, **kw: Any) -> Any:
         r = await self.http.request(method, path, **kw)
@@ -135,7 +206,84 @@ class Driver:
             if run["state"] in TERMINAL:
                 break
             await asyncio.sleep(0.5)
+        if self.cameras is not None and run.get("drone_id"):
+            # The drone's edge worker closes the flight when its camera says it landed, then delivers.
+            await self.cameras.settle(run["drone_id"], 30.0)
         return await self.call("GET", f"/api/v1/missions/{run['id']}/report")
 
     async def close(self) -> None:
+        if self.cameras is not None:
+            await self.cameras.stop()
         await self.http.aclose()
+
+
+class CameraWorkers:
+    """The simulated drones' edge workers: camera stream -> inspection pipeline (live pose from the
+    stream) -> outbox -> `POST /api/v1/evidence` and `/api/v1/events`, as a real edge worker delivers.
+    Detections of a patrol carry its run id as subject, so the run's report lists them."""
+
+    def __init__(self, driver: Driver, site: Site, camera_url: str, data_dir: Path) -> None:
+        self.driver = driver
+        self.site = site
+        self.camera_url = camera_url.rstrip("/")
+        self.data_dir = Path(data_dir) / "edge"
+        self.inspectors: dict[str, Any] = {}
+        self.sinks: dict[str, Any] = {}
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        from inference.aggregate.aggregator import Aggregator
+        from inference.aggregate.evidence import EvidenceStore
+        from inference.aggregate.store import JsonFileSiteStore
+        from inference.camera import camera_from_dict
+        from inference.detectors.own import default_detector
+        from inference.edge import OutboxSink
+        from inference.live_stream import FlightInspector
+
+        async with httpx.AsyncClient(timeout=10) as http:
+            listed = (await http.get(f"{self.camera_url}/cameras")).json()
+            camera = camera_from_dict((await http.get(f"{self.camera_url}{listed[0]['camera']}")).json())
+        detector = default_detector()  # one model session for all drones (runs one frame at a time each)
+        store = JsonFileSiteStore(self.data_dir / "sites.json")
+        for i, drone in enumerate(self.site.drones):
+            drone_id = drone["id"]
+            evidence_dir = self.data_dir / drone_id / "evidence"
+            evidence = EvidenceStore(evidence_dir)
+            sink = OutboxSink(self.driver.url, self.driver.token, self.data_dir / drone_id / "outbox.sqlite",
+                              evidence_dir, source=f"urn:skypatrol:edge:{drone_id}")
+
+            def aggregator(frame: Any, mission: str | None, drone_id: str = drone_id,
+                           evidence: Any = evidence) -> Aggregator:
+                return Aggregator(frame, mission_id=mission, drone_id=drone_id, site_store=store, evidence=evidence)
+
+            inspector = FlightInspector(drone_id, camera, detector, sink, aggregator_factory=aggregator,
+                                        mission_for=self.driver.current_run)
+            self.inspectors[drone_id] = inspector
+            self.sinks[drone_id] = sink
+            self._tasks.append(asyncio.create_task(sink.run(self._stop, interval_s=0.5), name=f"edge-out-{drone_id}"))
+            self._tasks.append(asyncio.create_task(
+                inspector.run(f"{self.camera_url}/camera/{i + 1}.mjpg", self._stop), name=f"edge-cam-{drone_id}"))
+
+    async def settle(self, drone_id: str, timeout_s: float) -> bool:
+        """Wait until the drone's flight is closed and its events delivered; False on timeout."""
+        inspector, sink = self.inspectors.get(drone_id), self.sinks.get(drone_id)
+        if inspector is None or sink is None:
+            return True
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not inspector.in_flight and sink.pending == 0:
+                return True
+            await asyncio.sleep(0.2)
+        return False
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        for sink in self.sinks.values():
+            await sink.drain(5.0)
+            await sink.close()

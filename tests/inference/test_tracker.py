@@ -124,3 +124,24 @@ def test_class_is_voted_over_the_track_life() -> None:
     # A "car" of a truck's length is a truck; a car stays a car.
     assert run([("car", 8.0, None)] * 30) == "truck"
     assert run([("car", 4.5, None)] * 30) == "car"
+
+
+def test_a_truck_appearing_beside_a_small_thing_keeps_its_own_track() -> None:
+    """A 1.2 m thing (a cone the model takes for a car), seen every other frame once confirmed, 2.5 m from
+    the truck's path; the truck enters beside it in a frame where it is missed: by position alone its
+    track would take the truck."""
+    tracker = GroundTracker()
+    for k in range(40):
+        t = k * DT
+        dets = []
+        if k < 10 or k % 2 == 0:
+            dets.append(GeoDetection(Detection((0, 0, 1, 1), "car", 0.9), "car", 0.9, t, k, 30.0, 121.0, 0.0, 3.5,
+                                     1.0, 1.2, 0.6))
+        if k >= 11:
+            dets.append(GeoDetection(Detection((0, 0, 1, 1), "muck_truck", 0.9), "muck_truck", 0.9, t, k, 30.0,
+                                     121.0, -1.0 + 10.0 * (t - 1.1), 1.0, 1.0, 10.0, 2.5, load="earth"))
+        tracker.update(t, dets)
+    tracks = tracker.flush()
+    assert sorted(tr.label for tr in tracks) == ["car", "muck_truck"]
+    car_track = next(tr for tr in tracks if tr.label == "car")
+    assert car_track.votes["muck_truck"] == 0 and max(abs(p.north_m - 3.5) for p in car_track.points) < 0.01
