@@ -117,7 +117,7 @@ def take(out: Path, chromium: str) -> list[Path]:
                 page.wait_for_function("window.skypatrol && window.skypatrol.ready")
                 page.wait_for_function("""() => [...window.skypatrol.state.drones.values()]
                     .filter((d) => d.tel && d.tel.in_air && d.tel.alt_rel_m > 30).length >= 3""", timeout=180_000)
-                page.evaluate("window.skypatrol.map.fit([[121.327, 30.735], [121.356, 30.748]])")
+                page.evaluate("window.skypatrol.map.fit([[121.321, 30.735], [121.356, 30.748]])")
                 page.wait_for_timeout(6000)  # trails grow
                 shot("map-fleet")
                 page.click("button[data-view=plan]")
@@ -144,7 +144,10 @@ def take(out: Path, chromium: str) -> list[Path]:
                 page.wait_for_timeout(500)
                 shot("events")
                 page.click("#lang")
+                page.click("button[data-view=plan]")
+                page.click("#draw-clear")
                 page.click("button[data-view=map]")
+                page.evaluate("window.skypatrol.map.fit([[121.321, 30.735], [121.356, 30.748]])")
                 page.wait_for_timeout(1000)
                 shot("map-fleet-en")
                 browser.close()
