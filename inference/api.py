@@ -3,6 +3,11 @@
 Files are content-addressed (`<sha256>.jpg|png` in `<data dir>/evidence/`): an upload is stored
 once and a name can never point at other content. Browsers load them with `<img>`, so reads also
 accept `?access_token=`.
+
+Privacy (PIPL): the original is served only to the role allowed originals (`admin`, or the role in
+`SKYPATROL_EVIDENCE_ORIGINALS_ROLE`); every other role gets the public derivative, with faces and
+number plates blurred (`inference.privacy`), made on first request and kept beside the original as
+`<sha256>.public.jpg` (it goes with the original under the retention period).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from core.errors import BadInput, NotFound
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
 NAME_RE = re.compile(r"^[0-9a-f]{64}\.(jpg|png)$")
+DERIVED_RE = re.compile(r"^[0-9a-f]{64}\.public\.jpg$")
 MAX_BYTES = 10 * 1024 * 1024
 MEDIA = {"image/jpeg": "jpg", "image/png": "png"}
 
@@ -78,14 +84,44 @@ async def upload_evidence(request: Request, principal: Principal = Depends(requi
             responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}})
 def get_evidence(request: Request, name: Annotated[str, PathParam(max_length=80)],
                  access_token: str | None = None,
-                 _: Principal = Depends(require_role("viewer", allow_query_token=True))) -> FileResponse:
+                 principal: Principal = Depends(require_role("viewer", allow_query_token=True))) -> FileResponse:
     if not NAME_RE.match(name):
         raise BadInput("evidence names are <sha256>.jpg or <sha256>.png")
     path = evidence_dir(request) / name
     if not path.is_file():
         raise NotFound(f"evidence {name} not found")
-    media = "image/png" if name.endswith(".png") else "image/jpeg"
-    return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=31536000, immutable"})
+    headers = {"Cache-Control": "private, max-age=31536000, immutable", "Vary": "Authorization"}
+    if principal.has(originals_role()):
+        media = "image/png" if name.endswith(".png") else "image/jpeg"
+        return FileResponse(path, media_type=media, headers={**headers, "X-SkyPatrol-Evidence": "original"})
+    return FileResponse(public_derivative(path), media_type="image/jpeg",
+                        headers={**headers, "Cache-Control": "private, no-store", "X-SkyPatrol-Evidence": "blurred"})
+
+
+def originals_role() -> str:
+    from core.auth import ROLES
+
+    role = os.environ.get("SKYPATROL_EVIDENCE_ORIGINALS_ROLE", "admin").strip().lower()
+    return role if role in ROLES else "admin"
+
+
+def public_derivative(original: Path) -> Path:
+    """`<sha256>.public.jpg` beside the original: faces and number plates blurred (made once)."""
+    from inference.privacy import public_copy
+
+    derived = original.with_name(original.name.split(".")[0] + ".public.jpg")
+    if not derived.is_file():
+        image = cv2.imread(str(original), cv2.IMREAD_COLOR)
+        if image is None:
+            raise NotFound(f"evidence {original.name} is not a readable image")
+        public, _ = public_copy(image)
+        ok, buf = cv2.imencode(".jpg", public, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        if not ok:
+            raise NotFound(f"evidence {original.name}: cannot encode its public copy")
+        tmp = derived.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(buf.tobytes())
+        os.replace(tmp, derived)
+    return derived
 
 
 def prune_evidence(directory: Path, retention_days: float, now: float | None = None) -> int:
@@ -97,7 +133,7 @@ def prune_evidence(directory: Path, retention_days: float, now: float | None = N
     cutoff = (now if now is not None else time.time()) - retention_days * 86400
     removed = 0
     for path in directory.iterdir():
-        if NAME_RE.match(path.name) and path.stat().st_mtime < cutoff:
+        if (NAME_RE.match(path.name) or DERIVED_RE.match(path.name)) and path.stat().st_mtime < cutoff:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
