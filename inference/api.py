@@ -7,7 +7,8 @@ accept `?access_token=`.
 Privacy (PIPL): the original is served only to the role allowed originals (`admin`, or the role in
 `SKYPATROL_EVIDENCE_ORIGINALS_ROLE`); every other role gets the public derivative, with faces and
 number plates blurred (`inference.privacy`), made on first request and kept beside the original as
-`<sha256>.public.jpg` (it goes with the original under the retention period).
+`<sha256>.public.jpg|png` (the same bytes where there is nothing to blur; it goes with the original
+under the retention period).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from core.errors import BadInput, NotFound
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
 NAME_RE = re.compile(r"^[0-9a-f]{64}\.(jpg|png)$")
-DERIVED_RE = re.compile(r"^[0-9a-f]{64}\.public\.jpg$")
+DERIVED_RE = re.compile(r"^[0-9a-f]{64}\.public\.(jpg|png)$")
 MAX_BYTES = 10 * 1024 * 1024
 MEDIA = {"image/jpeg": "jpg", "image/png": "png"}
 
@@ -94,8 +95,9 @@ def get_evidence(request: Request, name: Annotated[str, PathParam(max_length=80)
     if principal.has(originals_role()):
         media = "image/png" if name.endswith(".png") else "image/jpeg"
         return FileResponse(path, media_type=media, headers={**headers, "X-SkyPatrol-Evidence": "original"})
-    return FileResponse(public_derivative(path), media_type="image/jpeg",
-                        headers={**headers, "Cache-Control": "private, no-store", "X-SkyPatrol-Evidence": "blurred"})
+    derived = public_derivative(path)
+    media = "image/png" if derived.suffix == ".png" else "image/jpeg"
+    return FileResponse(derived, media_type=media, headers={**headers, "X-SkyPatrol-Evidence": "public"})
 
 
 def originals_role() -> str:
@@ -106,20 +108,26 @@ def originals_role() -> str:
 
 
 def public_derivative(original: Path) -> Path:
-    """`<sha256>.public.jpg` beside the original: faces and number plates blurred (made once)."""
+    """`<sha256>.public.<ext>` beside the original: faces and number plates blurred (made once)."""
     from inference.privacy import public_copy
 
-    derived = original.with_name(original.name.split(".")[0] + ".public.jpg")
+    stem, ext = original.name.split(".", 1)
+    derived = original.with_name(f"{stem}.public.{ext}")
     if not derived.is_file():
         image = cv2.imread(str(original), cv2.IMREAD_COLOR)
         if image is None:
             raise NotFound(f"evidence {original.name} is not a readable image")
-        public, _ = public_copy(image)
-        ok, buf = cv2.imencode(".jpg", public, [cv2.IMWRITE_JPEG_QUALITY, 90])
-        if not ok:
-            raise NotFound(f"evidence {original.name}: cannot encode its public copy")
+        public, regions = public_copy(image)
+        if regions:
+            params = [cv2.IMWRITE_JPEG_QUALITY, 90] if ext == "jpg" else []
+            ok, buf = cv2.imencode(f".{ext}", public, params)
+            if not ok:
+                raise NotFound(f"evidence {original.name}: cannot encode its public copy")
+            data = buf.tobytes()
+        else:
+            data = original.read_bytes()  # nothing to blur: the same bytes
         tmp = derived.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_bytes(buf.tobytes())
+        tmp.write_bytes(data)
         os.replace(tmp, derived)
     return derived
 

@@ -96,7 +96,7 @@ def test_evidence_api_serves_originals_to_admin_only(app_client, tmp_path: Path,
     assert kind == "original" and np.array_equal(original, street_scene())
     for role in ("viewer", "pilot"):
         kind, seen = fetch(role)
-        assert kind == "blurred" and plate_regions(seen) == []
-    assert (tmp_path / "evidence" / name.replace(".png", ".public.jpg")).is_file()
+        assert kind == "public" and plate_regions(seen) == [] and seen.shape == original.shape
+    assert (tmp_path / "evidence" / name.replace(".png", ".public.png")).is_file()
     monkeypatch.setenv("SKYPATROL_EVIDENCE_ORIGINALS_ROLE", "pilot")  # a city may let pilots see originals
-    assert fetch("pilot")[0] == "original" and fetch("viewer")[0] == "blurred"
+    assert fetch("pilot")[0] == "original" and fetch("viewer")[0] == "public"
