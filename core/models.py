@@ -205,3 +205,21 @@ class Alert(Base):
     note: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class RoadWorksSite(Base):
+    """A road-works site as inspection keeps it between patrols: the same site seen again updates
+    its row (`patrols` + 1, `first_seen` kept). `doc` is the whole record the aggregator keeps."""
+
+    __tablename__ = "road_works_sites"
+    site_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    geometry: Mapped[dict[str, Any]] = mapped_column(JSON)  # GeoJSON Polygon, lon/lat
+    centroid_lat: Mapped[float] = mapped_column(Float)
+    centroid_lon: Mapped[float] = mapped_column(Float)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    patrols: Mapped[int] = mapped_column(Integer, default=1)
+    objects: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    last_mission_id: Mapped[str | None] = mapped_column(String(128))
+    doc: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

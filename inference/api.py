@@ -30,7 +30,7 @@ from core import audit
 from core.auth import Principal, require_role
 from core.errors import BadInput, NotFound
 
-router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
+evidence_router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
 NAME_RE = re.compile(r"^[0-9a-f]{64}\.(jpg|png)$")
 DERIVED_RE = re.compile(r"^[0-9a-f]{64}\.public\.(jpg|png)$")
 MAX_BYTES = 10 * 1024 * 1024
@@ -50,10 +50,11 @@ def evidence_dir(request: Request) -> Path:
     return Path(request.app.state.settings.data_dir) / "evidence"
 
 
-@router.post("", status_code=201, response_model=EvidenceOut, summary="Upload an evidence image (raw JPEG or PNG body)",
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
-                 "image/png": {"schema": {"type": "string", "format": "binary"}}}}})
+@evidence_router.post("", status_code=201, response_model=EvidenceOut,
+                      summary="Upload an evidence image (raw JPEG or PNG body)",
+                      openapi_extra={"requestBody": {"required": True, "content": {
+                          "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                          "image/png": {"schema": {"type": "string", "format": "binary"}}}}})
 async def upload_evidence(request: Request, principal: Principal = Depends(require_role("pilot"))) -> EvidenceOut:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in MEDIA:
@@ -81,7 +82,7 @@ async def upload_evidence(request: Request, principal: Principal = Depends(requi
                        height=int(image.shape[0]), bytes=len(body))
 
 
-@router.get("/{name}", response_class=FileResponse, summary="An evidence image",
+@evidence_router.get("/{name}", response_class=FileResponse, summary="An evidence image",
             responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}})
 def get_evidence(request: Request, name: Annotated[str, PathParam(max_length=80)],
                  access_token: str | None = None,
@@ -98,6 +99,25 @@ def get_evidence(request: Request, name: Annotated[str, PathParam(max_length=80)
     derived = public_derivative(path)
     media = "image/png" if derived.suffix == ".png" else "image/jpeg"
     return FileResponse(derived, media_type=media, headers={**headers, "X-SkyPatrol-Evidence": "public"})
+
+
+sites_router = APIRouter(prefix="/api/v1/road-works", tags=["road works"])
+
+
+@sites_router.get("/sites", summary="Road-works sites kept between patrols, most recently seen first")
+def list_sites(request: Request, limit: int = 500,
+               _: Principal = Depends(require_role("viewer"))) -> list[dict[str, object]]:
+    from sqlalchemy import select
+
+    from core.models import RoadWorksSite
+
+    with request.app.state.db.session() as s:
+        rows = s.execute(select(RoadWorksSite).order_by(RoadWorksSite.last_seen.desc())
+                         .limit(max(1, min(limit, 5000)))).scalars()
+        return [{"site_id": r.site_id, "geometry": r.geometry, "centroid": {"lat": r.centroid_lat,
+                                                                             "lon": r.centroid_lon},
+                 "first_seen": r.first_seen.isoformat(), "last_seen": r.last_seen.isoformat(),
+                 "patrols": r.patrols, "objects": r.objects, "last_mission_id": r.last_mission_id} for r in rows]
 
 
 def originals_role() -> str:
@@ -145,3 +165,9 @@ def prune_evidence(directory: Path, retention_days: float, now: float | None = N
             path.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+# What the app mounts: evidence and the road-works sites.
+router = APIRouter()
+router.include_router(evidence_router)
+router.include_router(sites_router)

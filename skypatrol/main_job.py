@@ -233,9 +233,11 @@ class CameraWorkers:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
+        from core.db import Database
+        from core.settings import get_settings
         from inference.aggregate.aggregator import Aggregator
         from inference.aggregate.evidence import EvidenceStore
-        from inference.aggregate.store import JsonFileSiteStore
+        from inference.aggregate.store import DatabaseSiteStore
         from inference.camera import camera_from_dict
         from inference.detectors.own import default_detector
         from inference.edge import OutboxSink
@@ -245,7 +247,8 @@ class CameraWorkers:
             listed = (await http.get(f"{self.camera_url}/cameras")).json()
             camera = camera_from_dict((await http.get(f"{self.camera_url}{listed[0]['camera']}")).json())
         detector = default_detector()  # one model session for all drones (runs one frame at a time each)
-        store = JsonFileSiteStore(self.data_dir / "sites.json")
+        # Sites live in the server's database: the same site seen on the next patrol updates its row.
+        store = DatabaseSiteStore(Database.from_settings(get_settings()))
         for i, drone in enumerate(self.site.drones):
             drone_id = drone["id"]
             evidence_dir = self.data_dir / drone_id / "evidence"
