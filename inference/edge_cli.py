@@ -43,6 +43,7 @@ def edge(
     from inference.camera import load_camera_file
     from inference.detectors import CombinedDetector, Detector
     from inference.detectors.colour import ColourDetector
+    from inference.detectors.own import default_detector
     from inference.edge import OutboxSink
     from inference.pipeline import Pipeline
     from inference.sources import open_source
@@ -62,7 +63,7 @@ def edge(
     else:
         assert telemetry is not None
         poses = load_telemetry(telemetry)
-    detector: Detector = ColourDetector()
+    detector: Detector = default_detector()  # the shipped model with its colour cues, as `skypatrol infer`
     if model is not None and class_map is not None:
         from inference.detectors.yolo_onnx import YoloOnnxDetector
 
