@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -28,6 +29,7 @@ from core.errors import BadInput, Unavailable
 from skypatrol.site import Site
 
 TERMINAL = ("completed", "rejected", "aborted", "failed", "missed")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +149,16 @@ class Driver:
             from core.settings import get_settings
 
             data_dir = get_settings().data_dir
-        self.cameras = CameraWorkers(self, site, camera_url, data_dir)
-        await self.cameras.start()
-        return self.cameras
+        workers = CameraWorkers(self, site, camera_url, data_dir)
+        try:
+            await workers.start()
+        except (httpx.HTTPError, OSError, ValueError, KeyError, IndexError) as exc:
+            # The patrols fly without inspection rather than not at all.
+            log.warning("simulated cameras unavailable, no edge inspection: %s", exc)
+            await workers.stop()
+            return None
+        self.cameras = workers
+        return workers
 
     async def current_run(self, drone_id: str) -> str | None:
         """The id of the drone's run in progress, if any."""

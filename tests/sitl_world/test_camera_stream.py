@@ -111,3 +111,20 @@ async def test_camera_of_a_flying_drone_feeds_detections_into_the_event_stream(t
 
 async def _has(events, kind: str) -> bool:  # type: ignore[no-untyped-def]
     return any(e.type == kind for e in await events())
+
+
+async def test_main_job_flies_on_without_inspection_when_the_cameras_do_not_answer(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from skypatrol.main_job import Driver
+    from skypatrol.site import load_site
+    from tests.conftest import free_port
+
+    driver = Driver("http://127.0.0.1:9", "token")
+    sim = SimpleNamespace(camera_url=f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    try:
+        assert await driver.start_cameras(load_site("jinshan"), sim, tmp_path) is None  # type: ignore[arg-type]
+        assert driver.cameras is None
+        assert await driver.start_cameras(load_site("jinshan"), None, tmp_path) is None  # cameras off
+    finally:
+        await driver.close()
