@@ -137,7 +137,50 @@ def loss_fn(cls_out: torch.Tensor, box_out: torch.Tensor, t: dict[str, torch.Ten
     return total, {"focal": float(focal.detach()), "off": float(off.detach()), "size": float(size.detach())}
 
 
-def fit(data: Path, out: Path, minutes: float, batch: int, lr: float, seed: int, resume: Path | None) -> None:
+def init_from_onnx(net: AerialNet, onnx_path: Path) -> None:
+    """Start from an exported model: its convolutions (batch norm folded in at export) go into the
+    convolutions, and each batch norm becomes the identity plus the folded bias (exact in eval mode;
+    fine-tune with `freeze_bn`)."""
+    import onnx
+    from onnx import numpy_helper
+    from torch import nn
+
+    model = onnx.load(str(onnx_path))
+    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    folded = [(inits[n.input[1]], inits[n.input[2]] if len(n.input) > 2 else None)
+              for n in model.graph.node if n.op_type == "Conv"]
+    pairs: list[tuple[nn.Conv2d, nn.BatchNorm2d | None]] = []
+    for m in net.modules():
+        if isinstance(m, nn.Sequential) and len(m) >= 2 and isinstance(m[0], nn.Conv2d) \
+                and isinstance(m[1], nn.BatchNorm2d):
+            pairs.append((m[0], m[1]))
+        elif hasattr(m, "dw") and hasattr(m, "pw"):
+            pairs += [(m.dw, m.bn1), (m.pw, m.bn2)]
+    for m in (net.l32, net.l16, net.l8, net.l4):
+        pairs.append((m, None))
+    # Forward order: the stem and backbone, the laterals, the head block, then the two outputs.
+    head = [p for p in pairs if p[0] in (net.head[0][0], net.head[1].dw, net.head[1].pw)]
+    body = [p for p in pairs if p not in head and p[1] is not None]
+    order = body + [p for p in pairs if p[1] is None] + head + [(net.cls, None), (net.box, None)]
+    if len(order) != len(folded):
+        raise ValueError(f"{onnx_path}: {len(folded)} convolutions, the network has {len(order)}")
+    with torch.no_grad():
+        for (conv, bn), (w, b) in zip(order, folded, strict=True):
+            if tuple(conv.weight.shape) != w.shape:
+                raise ValueError(f"{onnx_path}: conv shape {w.shape} where the network has {tuple(conv.weight.shape)}")
+            conv.weight.copy_(torch.from_numpy(w.copy()))
+            bias = torch.from_numpy(b.copy()) if b is not None else torch.zeros(w.shape[0])
+            if bn is None:
+                conv.bias.copy_(bias)
+            else:
+                bn.weight.fill_(1.0)
+                bn.bias.copy_(bias)
+                bn.running_mean.zero_()
+                bn.running_var.fill_(1.0 - bn.eps)
+
+
+def fit(data: Path, out: Path, minutes: float, batch: int, lr: float, seed: int, resume: Path | None,
+        init_onnx: Path | None = None, freeze_bn: bool = False) -> None:
     torch.set_num_threads(1)
     torch.manual_seed(seed)
     rng = random.Random(seed)
@@ -145,6 +188,8 @@ def fit(data: Path, out: Path, minutes: float, batch: int, lr: float, seed: int,
     net = AerialNet(NC)
     if resume is not None:
         net.load_state_dict(torch.load(resume, map_location="cpu")["model"])
+    if init_onnx is not None:
+        init_from_onnx(net, init_onnx)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
     labels: list[dict] = []
     start = time.monotonic()
@@ -173,6 +218,10 @@ def fit(data: Path, out: Path, minutes: float, batch: int, lr: float, seed: int,
         x = torch.from_numpy(np.stack(imgs))
         t = {k: torch.from_numpy(np.stack([d[k] for d in targets])) for k in targets[0]}
         net.train()
+        if freeze_bn:  # batch norm on its running statistics (a fine-tune from an exported model)
+            for m in net.modules():
+                if isinstance(m, torch.nn.BatchNorm2d):
+                    m.eval()
         c_out, b_out = net(x)
         loss, parts = loss_fn(c_out, b_out, t)
         opt.zero_grad()
@@ -232,6 +281,8 @@ def main() -> None:
     f.add_argument("--lr", type=float, default=3e-3)
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--resume", type=Path)
+    f.add_argument("--init-onnx", type=Path, help="start from an exported model (e.g. the shipped one)")
+    f.add_argument("--freeze-bn", action="store_true", help="keep batch norm on its running statistics")
     e = sub.add_parser("export")
     e.add_argument("--checkpoint", type=Path, required=True)
     models = Path(__file__).resolve().parents[1] / "models"
@@ -244,7 +295,7 @@ def main() -> None:
         n = generate(a.out, range(a.first, a.first + a.worlds), a.views)
         print(f"{n} frames in {a.out}")
     elif a.cmd == "fit":
-        fit(a.data, a.out, a.minutes, a.batch, a.lr, a.seed, a.resume)
+        fit(a.data, a.out, a.minutes, a.batch, a.lr, a.seed, a.resume, a.init_onnx, a.freeze_bn)
     else:
         export(a.checkpoint, a.onnx, a.classes)
 
