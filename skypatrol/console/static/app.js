@@ -216,6 +216,11 @@ function renderLegend() {
     `<span><i style="border-color:${c};background:${c}33"></i>${esc(t(`zone.${k}`))}</span>`).join("")
     + `<span><i style="border-color:#64748b;border-style:dashed"></i>${esc(t("zone.inactive"))}</span>`;
 }
+$("#zoom-in").addEventListener("click", () => map.zoomAt(map.w / 2, map.h / 2, 1));
+$("#zoom-out").addEventListener("click", () => map.zoomAt(map.w / 2, map.h / 2, -1));
+$("#zoom-site").addEventListener("click", () => {
+  if (state.site) map.setView(state.site.origin.lat, state.site.origin.lon, 15);
+});
 // Zones are judged in force now (refreshed every minute) or at the time chosen here.
 $("#zones-at").addEventListener("change", () => loadLayers());
 $("#zones-now").addEventListener("click", () => { $("#zones-at").value = ""; loadLayers(); });
