@@ -2,8 +2,9 @@
 
 Starts `skypatrol run` (time-scaled) in a temporary folder, flies the site's corridor patrol on all
 three drones, and drives Debian's headless chromium through the console with Playwright (the dev
-extra). The detection card in the event feed is a sample event with a drawn evidence image,
-posted by this script through the ingest API, since the main job has no live camera yet.
+extra). The detection card and the alert in the event feed are sample events (with a drawn
+evidence image) posted by this script through the ingest API, so the screen shows them whatever
+the simulated patrol finds in its first minute.
 
     python -m skypatrol.console.screenshots [--out docs/screenshots] [--chromium /usr/bin/chromium]
 """
@@ -64,7 +65,7 @@ def start_main_job(data_dir: Path, sim_speed: float = 4.0) -> tuple[subprocess.P
 
 
 def _sample_detection(url: str, h: dict[str, str], run_id: str) -> None:
-    """A sample muck-truck detection with a drawn evidence image, so the feed shows a detection card."""
+    """A sample muck-truck detection with a drawn evidence image and an alert, for the feed's screenshot."""
     import cv2
     import numpy as np
 
@@ -83,6 +84,11 @@ def _sample_detection(url: str, h: dict[str, str], run_id: str) -> None:
         "data": {"track_id": "sample-1", "geometry": {"type": "LineString", "coordinates": line},
                  "heading_deg": 270.0, "speed_mps": 8.1, "mission_id": run_id, "drone_id": "js-01",
                  "evidence": [{"kind": "crop", "name": ev["name"], "sha256": ev["sha256"]}]}}).raise_for_status()
+    httpx.post(url + "/api/v1/events", headers=h, json={
+        "specversion": "1.0", "id": uuid.uuid4().hex, "source": "urn:skypatrol:screenshots",
+        "type": "skypatrol.alert.muck_truck_off_route.v1", "subject": "sample-1", "time": now,
+        "data": {"track_id": "sample-1", "geometry": {"type": "LineString", "coordinates": line},
+                 "route_id": "m1", "off_route_m": 42.0, "off_route_fraction": 0.6}}).raise_for_status()
 
 
 def take(out: Path, chromium: str) -> list[Path]:
@@ -141,6 +147,7 @@ def take(out: Path, chromium: str) -> list[Path]:
                 page.click("button[data-view=events]")
                 _sample_detection(url, h, runs[0])
                 page.wait_for_selector(".event-card.detection")
+                page.wait_for_selector(".alert-row")
                 page.wait_for_timeout(500)
                 shot("events")
                 page.click("#lang")

@@ -141,6 +141,18 @@ def test_pilot_flies_plans_checks_saves_and_schedules(chromium, main_job: MainJo
     stored_seqs = [e["seq"] for e in stored if e["type"] != "skypatrol.telemetry.v1" and e["seq"] <= seqs[-1]]
     assert set(stored_seqs) <= set(seqs)
 
+    # An alert becomes a case the duty officer acknowledges from the feed.
+    httpx.post(f"{main_job.url}/api/v1/events", headers={"Authorization": f"Bearer {ADMIN}"}, json={
+        "specversion": "1.0", "id": "console-test-alert-1", "source": "urn:skypatrol:console-test",
+        "type": "skypatrol.alert.road_works_unpermitted.v1", "subject": "site-test-1",
+        "data": {"site_id": "site-test-1", "geometry": {"type": "Polygon", "coordinates": [[
+            [121.3400, 30.7416], [121.3402, 30.7416], [121.3402, 30.7418], [121.3400, 30.7418], [121.3400, 30.7416]]]},
+            "objects": {"traffic_cone": 6}}}).raise_for_status()
+    row = ".alert-row[data-type='skypatrol.alert.road_works_unpermitted.v1']"
+    page.wait_for_selector(f"{row}[data-status='open']", timeout=WAIT_MS)
+    page.click(f"{row} button[data-alert-action='acknowledge']")
+    page.wait_for_selector(f"{row}[data-status='acknowledged']", timeout=WAIT_MS)
+
     assert errors == [], errors
     page.close()
 

@@ -127,7 +127,7 @@ function showView(view) {
   $("#runs-view").hidden = view !== "runs";
   $("#events-view").hidden = view !== "events";
   if (view === "runs") refreshRuns();
-  if (view === "events") renderEvents();
+  if (view === "events") { renderEvents(); refreshAlerts(); }
   if (location.hash !== `#${view}`) history.replaceState(null, "", `#${view}`);
 }
 $$("#nav button").forEach((b) => b.addEventListener("click", () => showView(b.dataset.view)));
@@ -255,6 +255,7 @@ function onEvent(ev) {
     refreshRunsSoon();
     if (state.detailRun && ev.subject === state.detailRun) refreshDetailSoon();
   } else if (short.startsWith("detection.") || short.startsWith("alert.")) {
+    if (short.startsWith("alert.")) refreshAlertsSoon();
     state.detections = state.detections || [];
     const kind = short.includes("road_works") ? "road_works" : "muck_truck";
     if (ev.data?.geometry) state.detections.push({ kind, geometry: ev.data.geometry });
@@ -627,7 +628,6 @@ async function openRun(id) {
       [t("runs.reason"), esc(run.reason || "")]];
     if (report?.distance_m != null) rows.push([t("runs.distance"), esc(fmtLen(report.distance_m))]);
     const timeline = (report?.timeline || []).map((e) => `<tr><td>${esc(fmtTime(e.time, false))}</td><td>${esc(eventName(e.type))}</td></tr>`).join("");
-    body.classList.remove("muted");
     body.innerHTML = `<p><b>${esc(id)}</b></p><table>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`).join("")}</table>
       <h3>${esc(t("runs.progress"))}</h3><div class="bar"><i style="width:${pct}%"></i></div> ${pr ? `${pr.current}/${pr.total}` : ""}
       <div class="row wrap pilot-only">${["pause", "resume", "abort", "approve"].map((a) =>
@@ -638,6 +638,35 @@ async function openRun(id) {
     if (report?.track?.length) map.layers.plans = [report.track.map((p) => [p.lon ?? p[1], p.lat ?? p[0]])];
   } catch (e) { fail(e); }
 }
+
+// -- alerts: the duty officers' cases -------------------------------------------------------------
+async function refreshAlerts() {
+  if (!state.me) return;
+  try {
+    const alerts = (await api.get("/api/v1/alerts?limit=100")).filter((a) => a.status !== "closed");
+    state.alerts = alerts;
+    setHtml($("#alerts-list"), alerts.length ? `<table>${alerts.map((a) => `<tr class="alert-row" data-alert="${esc(a.id)}"
+        data-type="${esc(a.type)}" data-status="${esc(a.status)}">
+      <td><b>${esc(eventName(a.type))}</b><br><small class="muted">${esc(fmtTime(a.raised_at))} · ${esc(a.subject || "")}</small></td>
+      <td><span class="state">${esc(t(`alerts.status.${a.status}`))}</span>${a.assignee ? ` ${esc(a.assignee)}` : ""}</td>
+      <td class="pilot-only">${a.status === "open" ? `<button data-alert-action="acknowledge">${esc(t("alerts.acknowledge"))}</button>` : ""}
+        <button data-alert-action="assign">${esc(t("alerts.assign"))}</button>
+        <button data-alert-action="close">${esc(t("alerts.close"))}</button></td></tr>`).join("")}</table>`
+      : `<p class="muted">${esc(t("alerts.none"))}</p>`);
+  } catch (e) { if (e instanceof ApiError && e.status === 401) fail(e); }
+}
+const refreshAlertsSoon = throttle(() => refreshAlerts(), 1000);
+$("#alerts-list").addEventListener("click", async (e) => {
+  const b = e.target.closest("[data-alert-action]");
+  if (!b) return;
+  const id = b.closest("[data-alert]").dataset.alert;
+  const action = b.dataset.alertAction;
+  const body = action === "assign" ? { assignee: state.me.name } : {};
+  try {
+    await api.post(`/api/v1/alerts/${encodeURIComponent(id)}/${action}`, body);
+    await refreshAlerts();
+  } catch (err) { fail(err); }
+});
 
 // -- events --------------------------------------------------------------------------------------
 function updateEventFilters() {
@@ -734,8 +763,8 @@ function renderAll() {
   renderLegend();
   renderFleet(true);
   updateEventFilters();
-  if (state.view === "runs") { renderRuns(); renderCalendar(); }
-  if (state.view === "events") renderEvents();
+  if (state.view === "runs") { renderRuns(); renderCalendar(); if (state.detailRun) openRun(state.detailRun); }
+  if (state.view === "events") { renderEvents(); $("#alerts-list").dataset.html = ""; refreshAlerts(); }
   map.baseDirty = true;
 }
 
