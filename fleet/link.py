@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 S = DroneState
 FLYING = frozenset({S.AIRBORNE, S.RETURNING})
 RETURN_MODES = frozenset({FlightMode.RETURN_TO_LAUNCH, FlightMode.LAND})
+RESTORE_HEARTBEAT_WAIT_TICKS = 30  # of 0.1 s: how long a restored link waits for a heartbeat
 
 
 def _r(v: float | None, nd: int) -> float | None:
@@ -350,6 +351,12 @@ class DroneLink:
             v = self.vehicle
             if v is None:
                 return
+            # The flight mode comes with the vehicle's HEARTBEAT (PX4: once a second), which may
+            # trail its telemetry after a long gap; MAVSDK calls the vehicle connected on the first.
+            for _ in range(RESTORE_HEARTBEAT_WAIT_TICKS):
+                if await v.connection.is_connected():
+                    break
+                await asyncio.sleep(0.1)
             with contextlib.suppress(Refused, Unavailable):
                 self.tel.flight_mode = await v.telemetry.flight_mode()
                 self.tel.armed = await v.telemetry.armed()

@@ -27,7 +27,10 @@ def geofence_data(plan: MissionPlan) -> GeofenceData:
 
 
 def rally_items(plan: MissionPlan) -> list[RawItem]:
-    return [RawItem(i, int(MavFrame.GLOBAL_RELATIVE_ALT_INT), MAV_CMD_NAV_RALLY_POINT, int(i == 0), 1,
+    # MISSION_ITEM_INT carries x/y as integers whatever the frame; the frame goes as plain
+    # GLOBAL_RELATIVE_ALT because PX4 keeps a rally point's frame as sent and its RTL only knows
+    # GLOBAL and GLOBAL_RELATIVE_ALT ("RTL: unsupported MAV_FRAME" for the _INT twins).
+    return [RawItem(i, int(MavFrame.GLOBAL_RELATIVE_ALT), MAV_CMD_NAV_RALLY_POINT, int(i == 0), 1,
                     0.0, 0.0, 0.0, 0.0, round(lat * 1e7), round(lon * 1e7), float(alt), MISSION_TYPE_RALLY)
             for i, (lat, lon, alt) in enumerate(plan.rally_points)]
 

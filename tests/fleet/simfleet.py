@@ -121,9 +121,17 @@ class Px4Sim:
         self.fleet.stop()
 
 
+# PX4 holds for COM_FAIL_ACT_T (5 s) before a failsafe action, and cancels it if the cause clears
+# meanwhile; the built-in simulator acts at once. With PX4's default a link cut for exactly
+# COM_DL_LOSS_T + 5 s (the issue's 15 s) would race the vehicle's return against the link's.
+PX4_TEST_PARAMS = {"COM_FAIL_ACT_T": 0.0}
+
+
 def start_px4(drones: int, speed: float, reference_speed: float, build: Path) -> Px4Sim:
     fleet = Px4Fleet(build, drones, speed_factor=speed, tap=True)
     fleet.start()
+    for i in range(drones):
+        fleet.set_params(i, PX4_TEST_PARAMS)
     # Ready once each vehicle knows its home and passes its pre-arm checks for a few seconds
     # running (the estimator settles a while after boot).
     deadline, ready_since = time.monotonic() + 120, [0.0] * drones

@@ -59,7 +59,7 @@ async def test_battery_below_reserve_to_get_home_returns(sim, make_fleet) -> Non
     assert not rec.of("drone.failsafe", "b1")
     # 10 %: above the vehicle's own critical level (7 %), below the reserve home (~12 %)
     sim.set_battery(2, 0.10)
-    await wait_until(lambda: rec.of("drone.failsafe", "b1"), 5, "battery failsafe")
+    await wait_until(lambda: rec.of("drone.failsafe", "b1"), sim.wall(5), "battery failsafe")
     fs = rec.of("drone.failsafe", "b1")[0]
     assert fs["reason"] == "battery_reserve" and fs["action"] == "rtl" and "action_error" not in fs
     assert fs["battery_remaining"] < fs["reserve"] and fs["distance_home_m"] > 100 and fs["wind_m_s"] == 3.0
