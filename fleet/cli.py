@@ -104,6 +104,20 @@ def drone_resume(drone_id: Annotated[str, typer.Argument()], server: ServerOpt =
     _drone_command(drone_id, "resume", server, token)
 
 
+@drone_app.command("hold")
+def drone_hold(drone_id: Annotated[str, typer.Argument()], server: ServerOpt = DEFAULT_SERVER,
+               token: TokenOpt = None) -> None:
+    """Hold a flying drone where it is (a mission keeps its current item)."""
+    _drone_command(drone_id, "hold", server, token)
+
+
+@drone_app.command("kill")
+def drone_kill(drone_id: Annotated[str, typer.Argument()], server: ServerOpt = DEFAULT_SERVER,
+               token: TokenOpt = None) -> None:
+    """Stop a drone's motors at once, wherever it is: the last resort (it falls if flying)."""
+    _drone_command(drone_id, "kill", server, token)
+
+
 @drone_app.command("telemetry")
 def drone_telemetry(drone_id: Annotated[str, typer.Argument()], server: ServerOpt = DEFAULT_SERVER,
                     token: TokenOpt = None) -> None:

@@ -29,6 +29,8 @@ class DroneCommand(StrEnum):
     LAND = "land"
     PAUSE = "pause"
     RESUME = "resume"
+    HOLD = "hold"
+    KILL = "kill"  # motors off at once, wherever the drone is: the last resort
 
 
 class CommandOut(BaseModel):

@@ -83,6 +83,11 @@ def test_commands_refused_as_409_with_the_reason_and_503_without_a_link(sim, fle
     assert r.status_code == 409, r.text
     assert r.json()["error"]["message"].startswith("vehicle refused resume:")
     assert r.json()["error"]["details"]["result"]
+    r = c.post("/api/v1/drones/a1/commands/hold", headers=pilot)
+    assert r.status_code == 200 and r.json() == {"drone_id": "a1", "command": "hold", "state": "airborne"}, r.text
+    poll(lambda: telemetry().get("flight_mode") == "hold", 10, "hold")
+    r = c.post("/api/v1/drones/a3/commands/kill", headers=pilot)
+    assert r.status_code == 503, r.text  # no link: nothing to stop, said so
 
     # The CLI says the same and exits 1.
     from core import client as core_client
@@ -105,12 +110,18 @@ def test_commands_refused_as_409_with_the_reason_and_503_without_a_link(sim, fle
     poll(lambda: telemetry().get("state") in ("landed", "idle"), 30, "landed")
     r = c.post("/api/v1/drones/a1/commands/land", headers=pilot)
     assert r.status_code == 409  # on the ground: nothing to land
+    poll(lambda: telemetry().get("state") == "idle", 30, "idle")
+    with pytest.raises(SystemExit) as exited:
+        main(["drone", "kill", "a1", "--token", fleet_client.tokens["pilot"]])  # on the ground: motors stay off
+    assert exited.value.code in (0, None) and '"command": "kill"' in capsys.readouterr().out
+    assert not telemetry()["armed"]
 
     c.headers.pop("Authorization", None)
     audit = c.get("/api/v1/audit", headers=auth(_admin(c))).json()
     commands = [a for a in audit if a["action"].startswith("drone.command.")]
-    assert [a["action"] for a in commands] == ["drone.command.land"]  # refusals change nothing
-    assert commands[0]["actor_role"] == "pilot"
+    # refusals change nothing
+    assert [a["action"] for a in commands] == ["drone.command.hold", "drone.command.land", "drone.command.kill"]
+    assert {a["actor_role"] for a in commands} == {"pilot"}
 
 
 def _admin(c: TestClient) -> str:
