@@ -40,6 +40,14 @@ class MqttSettings(BaseModel):
     max_inflight: int = 100
 
 
+class ConsoleSettings(BaseModel):
+    """The web console's base map: offline vector layers from the site, plus optional XYZ tiles."""
+
+    tile_url: str | None = None  # an XYZ template with {z}/{x}/{y}, for deployments with a map server
+    tile_gcj02: bool = False  # the tiles are in GCJ-02 (Chinese base maps): the console shifts to match
+    tile_attribution: str | None = None
+
+
 class AlertSettings(BaseModel):
     # Event types (prefixes) that open an alert case for the duty officers.
     types: list[str] = Field(default_factory=lambda: [
@@ -127,6 +135,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     site_timezone: str = "Asia/Shanghai"
+    site: str = "jinshan"  # the site bundle (sites/NAME or a folder) the console's map layers come from
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     event_source: str = "urn:skypatrol:server"
     # Events whose type is listed are deleted after this many days; every other type is kept.
     retention_days: dict[str, float] = Field(default_factory=lambda: {"skypatrol.telemetry.v1": 7.0})

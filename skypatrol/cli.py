@@ -191,7 +191,7 @@ def _run_main(host: str | None, port: int | None, site_name: str, *, headless: b
     from airspace.hub.cli import build_app
 
     hub = build_app(str(settings.data_dir / "hub.db"), [site.file("zones")], None, timezone=settings.site_timezone)
-    run_settings = settings.model_copy(update={"authority": "hub",
+    run_settings = settings.model_copy(update={"authority": "hub", "site": site_name,
                                                "hub_url": f"http://127.0.0.1:{settings.hub_port}"})
     say(f"reference hub on http://127.0.0.1:{settings.hub_port}")
     sim = start_simulator(site, settings.sim_base_port, speed) if simulate else None

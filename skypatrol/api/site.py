@@ -2,22 +2,21 @@
 configuration) and its layers as one GeoJSON document (roads, docks, zones with whether each is in
 force at a given time, world features). The console draws its offline vector base map from these.
 
-Read by any role (viewer). The site bundle is `SKYPATROL_SITE` (a name under `sites/` or a folder;
-default `jinshan`). A deployment with a map server sets `SKYPATROL_CONSOLE_TILE_URL` (an XYZ
-template, `{z}/{x}/{y}`), `SKYPATROL_CONSOLE_TILE_GCJ02=1` when its tiles are GCJ-02 (Chinese base
-maps), and `SKYPATROL_CONSOLE_TILE_ATTRIBUTION`.
+Read by any role (viewer). The site bundle is the `site` setting (a name under `sites/` or a
+folder; default `jinshan`; `skypatrol run --site` sets it). A deployment with a map server sets
+`console.tile_url` (`SKYPATROL_CONSOLE__TILE_URL`: an XYZ template, `{z}/{x}/{y}`),
+`console.tile_gcj02` when its tiles are GCJ-02 (Chinese base maps), and `console.tile_attribution`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -51,8 +50,8 @@ class SiteInfo(BaseModel):
     drone_models: list[str]
 
 
-def site_name() -> str:
-    return os.environ.get("SKYPATROL_SITE", DEFAULT_SITE)
+def site_name(request: Request) -> str:
+    return getattr(request.app.state.settings, "site", None) or DEFAULT_SITE
 
 
 @lru_cache(maxsize=4)
@@ -60,22 +59,21 @@ def _site(name: str) -> Site:
     return load_site(name)
 
 
-def tile_config() -> TileConfig:
-    url = os.environ.get("SKYPATROL_CONSOLE_TILE_URL") or None
-    gcj = os.environ.get("SKYPATROL_CONSOLE_TILE_GCJ02", "").lower() in ("1", "true", "yes")
-    return TileConfig(url=url, gcj02=gcj, attribution=os.environ.get("SKYPATROL_CONSOLE_TILE_ATTRIBUTION") or None)
+def tile_config(request: Request) -> TileConfig:
+    console = request.app.state.settings.console
+    return TileConfig(url=console.tile_url, gcj02=console.tile_gcj02, attribution=console.tile_attribution)
 
 
 @router.get("", response_model=SiteInfo, summary="The site: origin, docks, time zone, base-map configuration")
-def site_info(_: Principal = Depends(require_role("viewer"))) -> SiteInfo:
+def site_info(request: Request, _: Principal = Depends(require_role("viewer"))) -> SiteInfo:
     from missions.camera import CATALOGUE as CAMERAS
     from missions.drone import CATALOGUE as DRONES
 
-    site = _site(site_name())
+    site = _site(site_name(request))
     doc = site.doc
     return SiteInfo(id=site.id, name=str(doc.get("name", site.id)), name_zh=doc.get("name_zh"),
                     timezone=str(doc.get("timezone", "Asia/Shanghai")), origin=dict(doc.get("origin", {})),
-                    docks=site.docks, tiles=tile_config(), cameras=sorted(CAMERAS), drone_models=sorted(DRONES))
+                    docks=site.docks, tiles=tile_config(request), cameras=sorted(CAMERAS), drone_models=sorted(DRONES))
 
 
 def _feature(geometry: dict[str, Any], layer: str, props: dict[str, Any]) -> dict[str, Any]:
@@ -117,11 +115,12 @@ def _static_layers(name: str) -> str:
 
 
 @router.get("/layers", summary="The site's map layers as GeoJSON: roads, docks, zones (in force at `at`), world")
-def site_layers(at: datetime | None = Query(None, description="when zones are judged in force (default: now)"),
+def site_layers(request: Request,
+                at: datetime | None = Query(None, description="when zones are judged in force (default: now)"),
                 session: Session = Depends(get_session),
                 _: Principal = Depends(require_role("viewer"))) -> dict[str, Any]:
     when = as_utc(at) if at else datetime.now(UTC)
-    feats: list[dict[str, Any]] = json.loads(_static_layers(site_name()))
+    feats: list[dict[str, Any]] = json.loads(_static_layers(site_name(request)))
     zones = ZoneStore(session).list()
     try:
         in_force = {z.id: z.applies(when) for z in zones}

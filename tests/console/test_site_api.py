@@ -47,10 +47,17 @@ def test_zones_in_force_follow_their_schedule(client, tokens) -> None:  # type: 
     assert school("2026-11-28T10:00:00Z") is False  # a Saturday
 
 
-def test_tile_configuration_from_the_environment(client, tokens, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("SKYPATROL_CONSOLE_TILE_URL", "http://tiles.local/{z}/{x}/{y}.png")
-    monkeypatch.setenv("SKYPATROL_CONSOLE_TILE_GCJ02", "1")
-    tiles = client.get("/api/v1/site", headers=auth(tokens["viewer"])).json()["tiles"]
+def test_tile_configuration_from_the_environment(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from core.settings import load_settings
+    from skypatrol.app import create_app
+
+    monkeypatch.setenv("SKYPATROL_CONSOLE__TILE_URL", "http://tiles.local/{z}/{x}/{y}.png")
+    monkeypatch.setenv("SKYPATROL_CONSOLE__TILE_GCJ02", "true")
+    settings = load_settings(data_dir=tmp_path, admin_token="sp_tiles_admin_token", fleet={"enabled": False})
+    with TestClient(create_app(settings)) as client:
+        tiles = client.get("/api/v1/site", headers=auth("sp_tiles_admin_token")).json()["tiles"]
     assert tiles["url"].endswith("{z}/{x}/{y}.png") and tiles["gcj02"] is True
 
 
