@@ -29,8 +29,10 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks $(BENCH)
 
-# The console's main screens into docs/screenshots/ (needs Debian's chromium).
+# The console's main screens into docs/screenshots/ (needs Debian's chromium, and a CJK font such as
+# Debian's fonts-wqy-microhei for the Chinese screens).
 screenshots: $(STAMP)
+	@fc-list :lang=zh 2>/dev/null | grep -q . || echo "warning: no CJK font installed (apt-get install fonts-wqy-microhei); Chinese text will show as boxes" >&2
 	$(BIN)/python -m skypatrol.console.screenshots --out docs/screenshots
 
 lint: $(STAMP)
