@@ -255,7 +255,8 @@ class CameraWorkers:
         async with httpx.AsyncClient(timeout=10) as http:
             listed = (await http.get(f"{self.camera_url}/cameras")).json()
             camera = camera_from_dict((await http.get(f"{self.camera_url}{listed[0]['camera']}")).json())
-        detector = default_detector()  # one model session for all drones (runs one frame at a time each)
+        # One model session for all drones, on one thread: the main job shares the machine with the server.
+        detector = default_detector(threads=1)
         # Sites live in the server's database: the same site seen on the next patrol updates its row.
         store = DatabaseSiteStore(Database.from_settings(get_settings()))
         for i, drone in enumerate(self.site.drones):

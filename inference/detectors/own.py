@@ -37,11 +37,13 @@ def own_model_available() -> bool:
     return OWN_MODEL.is_file() and OWN_CLASSES.is_file()
 
 
-def own_detector(conf_threshold: float = DEFAULT_CONF, iou_threshold: float = 0.45) -> Detector:
+def own_detector(conf_threshold: float = DEFAULT_CONF, iou_threshold: float = 0.45,
+                 threads: int | None = None) -> Detector:
     """The own model alone (raises `BadInput` where the file is absent)."""
     from inference.detectors.yolo_onnx import YoloOnnxDetector
 
-    return YoloOnnxDetector(OWN_MODEL, OWN_CLASSES, conf_threshold=conf_threshold, iou_threshold=iou_threshold)
+    return YoloOnnxDetector(OWN_MODEL, OWN_CLASSES, conf_threshold=conf_threshold, iou_threshold=iou_threshold,
+                            threads=threads)
 
 
 def _iou(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -81,8 +83,10 @@ class ModelWithCues:
         return found + keep
 
 
-def default_detector(*, conf_threshold: float = DEFAULT_CONF, use_model: bool = True) -> Detector:
-    """The own model with colour cues when the model is shipped, else the colour cues alone."""
+def default_detector(*, conf_threshold: float = DEFAULT_CONF, use_model: bool = True,
+                     threads: int | None = None) -> Detector:
+    """The own model with colour cues when the model is shipped, else the colour cues alone;
+    `threads` caps the model's CPU threads (None: onnxruntime's default, all cores)."""
     if use_model and own_model_available():
-        return ModelWithCues(own_detector(conf_threshold))
+        return ModelWithCues(own_detector(conf_threshold, threads=threads))
     return ColourDetector()

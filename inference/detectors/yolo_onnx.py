@@ -110,7 +110,8 @@ class YoloOnnxDetector:
 
     def __init__(self, model_path: str | Path, class_map: dict[str, str] | str | Path, *,
                  conf_threshold: float = 0.25, iou_threshold: float = 0.45, layout: Layout = "auto",
-                 input_size: tuple[int, int] | None = None, backend: Literal["auto", "onnxruntime", "cv2"] = "auto"):
+                 input_size: tuple[int, int] | None = None, backend: Literal["auto", "onnxruntime", "cv2"] = "auto",
+                 threads: int | None = None):
         self.path = Path(model_path)
         if not self.path.is_file():
             raise BadInput(f"{self.path}: model file not found")
@@ -130,8 +131,12 @@ class YoloOnnxDetector:
             else:
                 providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
                              if p in ort.get_available_providers()]
+                options = ort.SessionOptions()
+                if threads is not None:  # e.g. 1 beside other work on a small machine
+                    options.intra_op_num_threads = threads
+                    options.inter_op_num_threads = 1
                 try:
-                    self._session = ort.InferenceSession(str(self.path), providers=providers)
+                    self._session = ort.InferenceSession(str(self.path), options, providers=providers)
                 except Exception as exc:
                     raise BadInput(f"{self.path}: not a loadable ONNX model ({exc})") from None
                 inp = self._session.get_inputs()[0]

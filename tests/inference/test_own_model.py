@@ -69,3 +69,13 @@ def test_real_aerial_photographs_smoke(detector) -> None:  # type: ignore[no-unt
             assert 0 <= x1 < x2 <= image.shape[1] and 0 <= y1 < y2 <= image.shape[0] and 0 < d.score <= 1
         vehicles += sum(d.label in VEHICLE_LABELS for d in dets)
     assert vehicles >= 1
+
+
+def test_thread_cap_gives_the_same_detections(detector) -> None:  # type: ignore[no-untyped-def]
+    """The main job runs the model on one thread beside the server; the detections are the same."""
+    one = own_detector(threads=1)
+    assert one._session.get_session_options().intra_op_num_threads == 1  # type: ignore[attr-defined]
+    image = held_out_flights(1, frames=1, width=640, height=360)[0]
+    frame = render_flight(image)[0][0]
+    a, b = detector.detect(frame), one.detect(frame)
+    assert a and [(d.label, round(d.score, 4)) for d in a] == [(d.label, round(d.score, 4)) for d in b]
