@@ -48,6 +48,14 @@ class ConsoleSettings(BaseModel):
     tile_attribution: str | None = None
 
 
+class SimCameraSettings(BaseModel):
+    """The main job's simulated cameras and the edge workers that inspect them."""
+
+    enabled: bool = True
+    fps: float = Field(default=2.0, gt=0, le=30)  # frames per simulated second
+    size: str = Field(default="480x270", pattern=r"^[1-9][0-9]{1,4}x[1-9][0-9]{1,4}$")
+
+
 class AlertSettings(BaseModel):
     # Event types (prefixes) that open an alert case for the duty officers.
     types: list[str] = Field(default_factory=lambda: [
@@ -143,6 +151,9 @@ class Settings(BaseSettings):
     retention_interval_s: float = 3600.0
     # Evidence images (which may show people and number plates) are deleted after this many days.
     evidence_retention_days: float = 180.0
+    # Evidence originals (faces and number plates unblurred, PIPL) go to this role and above only;
+    # every other role gets the blurred public copy.
+    evidence_originals_role: Literal["viewer", "pilot", "admin"] = "admin"
     # The server backs its database up into <data_dir>/backups every this many hours (0: never),
     # keeping the newest `backup_keep`; `skypatrol db backup` takes one at any time.
     backup_interval_h: float = Field(default=24.0, ge=0)
@@ -165,6 +176,7 @@ class Settings(BaseSettings):
     # filing carries their licence beside the drone's real-name registration.
     duty_pilot: str | None = None
     weather: WeatherSettings = Field(default_factory=WeatherSettings)
+    sim_cameras: SimCameraSettings = Field(default_factory=SimCameraSettings)
     sim_base_port: int = 14540  # the main job's simulated fleet: drone i on udp port sim_base_port + i
     authority_poll_s: float = 2.0
     fleet: FleetSettings = Field(default_factory=FleetSettings)

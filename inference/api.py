@@ -5,7 +5,7 @@ once and a name can never point at other content. Browsers load them with `<img>
 accept `?access_token=`.
 
 Privacy (PIPL): the original is served only to the role allowed originals (`admin`, or the role in
-`SKYPATROL_EVIDENCE_ORIGINALS_ROLE`); every other role gets the public derivative, with faces and
+the `evidence_originals_role` setting); every other role gets the public derivative, with faces and
 number plates blurred (`inference.privacy`), made on first request and kept beside the original as
 `<sha256>.public.jpg|png` (the same bytes where there is nothing to blur; it goes with the original
 under the retention period).
@@ -93,7 +93,7 @@ def get_evidence(request: Request, name: Annotated[str, PathParam(max_length=80)
     if not path.is_file():
         raise NotFound(f"evidence {name} not found")
     headers = {"Cache-Control": "private, max-age=31536000, immutable", "Vary": "Authorization"}
-    if principal.has(originals_role()):
+    if principal.has(originals_role(request)):
         media = "image/png" if name.endswith(".png") else "image/jpeg"
         return FileResponse(path, media_type=media, headers={**headers, "X-SkyPatrol-Evidence": "original"})
     derived = public_derivative(path)
@@ -120,11 +120,8 @@ def list_sites(request: Request, limit: int = 500,
                  "patrols": r.patrols, "objects": r.objects, "last_mission_id": r.last_mission_id} for r in rows]
 
 
-def originals_role() -> str:
-    from core.auth import ROLES
-
-    role = os.environ.get("SKYPATROL_EVIDENCE_ORIGINALS_ROLE", "admin").strip().lower()
-    return role if role in ROLES else "admin"
+def originals_role(request: Request) -> str:
+    return str(getattr(request.app.state.settings, "evidence_originals_role", "admin"))
 
 
 def public_derivative(original: Path) -> Path:

@@ -165,7 +165,7 @@ def _run_main(host: str | None, port: int | None, site_name: str, *, headless: b
 
     from core.auth import create_token
     from core.db import session_scope
-    from skypatrol.main_job import Driver, start_simulator, stop_simulator
+    from skypatrol.main_job import CameraOptions, Driver, start_simulator, stop_simulator
     from skypatrol.site import load_site, seed_site
 
     if until_complete and not headless:
@@ -194,7 +194,8 @@ def _run_main(host: str | None, port: int | None, site_name: str, *, headless: b
     run_settings = settings.model_copy(update={"authority": "hub", "site": site_name,
                                                "hub_url": f"http://127.0.0.1:{settings.hub_port}"})
     say(f"reference hub on http://127.0.0.1:{settings.hub_port}")
-    sim = start_simulator(site, settings.sim_base_port, speed) if simulate else None
+    cameras = CameraOptions.from_settings(settings.sim_cameras)
+    sim = start_simulator(site, settings.sim_base_port, speed, cameras=cameras) if simulate else None
     if sim is not None:
         say(f"simulated fleet: {len(site.drones)} drones at {speed:g}x, MAVLink from udp port {settings.sim_base_port}")
 

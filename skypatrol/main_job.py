@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import socket
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from typing import Any
 import httpx
 
 from core.errors import BadInput, Unavailable
+from core.settings import SimCameraSettings
 from skypatrol.site import Site
 
 TERMINAL = ("completed", "rejected", "aborted", "failed", "missed")
@@ -39,14 +39,8 @@ class CameraOptions:
     size: str = "480x270"
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> CameraOptions:
-        env = dict(os.environ if env is None else env)
-        enabled = env.get("SKYPATROL_SIM_CAMERAS", "1").strip().lower() not in ("0", "false", "no", "off")
-        try:
-            fps = float(env.get("SKYPATROL_SIM_CAMERA_FPS", "2"))
-        except ValueError:
-            raise BadInput("SKYPATROL_SIM_CAMERA_FPS: not a number") from None
-        return cls(enabled, fps, env.get("SKYPATROL_SIM_CAMERA_SIZE", "480x270"))
+    def from_settings(cls, settings: SimCameraSettings) -> CameraOptions:
+        return cls(settings.enabled, settings.fps, settings.size)
 
 
 def _free_tcp_port() -> int:
@@ -68,7 +62,7 @@ def start_simulator(site: Site, base_port: int, speed: float, seed: int = 1,
         homes += ["--home", f"{dock['lat']},{dock['lon']},{dock.get('alt_amsl_m', 0.0)}"]
     cmd = [sys.executable, "-m", "sitl", "--drones", str(len(site.drones)), "--base-port", str(base_port),
            "--speed-factor", str(speed), "--seed", str(seed), *homes]
-    cameras = cameras or CameraOptions.from_env()
+    cameras = cameras or CameraOptions()
     camera_url = None
     if cameras.enabled:
         port = _free_tcp_port()

@@ -98,5 +98,5 @@ def test_evidence_api_serves_originals_to_admin_only(app_client, tmp_path: Path,
         kind, seen = fetch(role)
         assert kind == "public" and plate_regions(seen) == [] and seen.shape == original.shape
     assert (tmp_path / "evidence" / name.replace(".png", ".public.png")).is_file()
-    monkeypatch.setenv("SKYPATROL_EVIDENCE_ORIGINALS_ROLE", "pilot")  # a city may let pilots see originals
+    c.app.state.settings.evidence_originals_role = "pilot"  # a city may let pilots see originals
     assert fetch("pilot")[0] == "original" and fetch("viewer")[0] == "public"
