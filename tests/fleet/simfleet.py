@@ -126,8 +126,9 @@ class Px4Sim:
 # COM_DL_LOSS_T + 5 s (the issue's 15 s) would race the vehicle's return against the link's.
 # PX4's battery simulator gives the open-circuit voltage of its state of charge, with no sag under
 # load, while the estimator adds back the sag it expects from the current (BAT1_R_INTERNAL): a
-# simulated 10 % was reported as about 20 %. With no internal resistance the reported charge is the
-# simulated one.
+# simulated 10 % was reported as about 20 %. With no internal resistance the reported charge should
+# be the simulated one (PX4 marks the parameter reboot-required; set after boot it has not always
+# taken: docs/fleet.md).
 PX4_TEST_PARAMS = {"COM_FAIL_ACT_T": 0.0, "BAT1_R_INTERNAL": 0.0}
 
 
