@@ -32,6 +32,17 @@ def service_missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+def wait_for(predicate, timeout_s: float = 10.0, what: str = "condition", poll_s: float = 0.05):  # type: ignore[no-untyped-def]
+    """Poll `predicate` until it returns something truthy (returned) or `timeout_s` passes."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(poll_s)
+    raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
+
+
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))

@@ -23,7 +23,7 @@ from core.models import Alert, AuditLog
 from core.settings import AlertSettings, Settings, WebhookSettings
 from skypatrol.alerts import AlertService
 from skypatrol.app import create_app
-from tests.conftest import auth
+from tests.conftest import auth, wait_for
 
 OFF_ROUTE = "skypatrol.alert.muck_truck_off_route.v1"
 
@@ -31,16 +31,6 @@ OFF_ROUTE = "skypatrol.alert.muck_truck_off_route.v1"
 def ce(i: int, type: str = OFF_ROUTE, subject: str = "track-1") -> dict[str, Any]:
     return {"specversion": "1.0", "id": f"edge-{i}", "source": "urn:skypatrol:edge:d1", "type": type,
             "subject": subject, "data": {"i": i, "track_id": subject}}
-
-
-def wait_for(predicate, timeout_s: float = 10.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_alert_events_open_cases_that_are_worked_through_their_statuses(client, tokens) -> None:  # type: ignore[no-untyped-def]

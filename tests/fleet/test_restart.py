@@ -4,26 +4,16 @@ read back from the vehicle), the run completes and is reported once, no event is
 from __future__ import annotations
 
 import json
-import time
 
 import httpx
 import pytest
 
 from missions.formats.qgc_plan import plan_document
+from tests.conftest import wait_for
 
 from .simfleet import Plan, start_sim, stop_sim
 
 TOKEN = "sp_restart_admin"
-
-
-def _wait(predicate, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -46,17 +36,17 @@ def test_server_killed_mid_flight_run_completes_once(sim, server_factory, tmp_pa
     plan = (Plan(*home).takeoff(20).waypoint(100, 0, 20).waypoint(100, 100, 20).waypoint(0, 100, 20)
             .waypoint(0, 10, 20).rtl().plan)
     plan_id = api.post("/api/v1/plans", json={"name": "square", "mission": plan_document(plan)}).json()["id"]
-    _wait(lambda: api.get("/api/v1/drones/r1").json()["state"] == "idle", 60, "drone idle")
+    wait_for(lambda: api.get("/api/v1/drones/r1").json()["state"] == "idle", 60, "drone idle")
     run_id = api.post("/api/v1/missions", json={"plan_id": plan_id}).json()["id"]
-    _wait(lambda: api.get(f"/api/v1/missions/{run_id}").json()["state"] == "flying", 60, "run flying")
-    _wait(lambda: (api.get("/api/v1/drones/r1/telemetry").json().get("mission_current") or 0) >= 2, 60,
+    wait_for(lambda: api.get(f"/api/v1/missions/{run_id}").json()["state"] == "flying", 60, "run flying")
+    wait_for(lambda: (api.get("/api/v1/drones/r1/telemetry").json().get("mission_current") or 0) >= 2, 60,
           "second waypoint under way")
     api.close()
 
     srv.kill()  # SIGKILL mid-flight
     srv.start()
     api = httpx.Client(base_url=srv.url, headers=h, timeout=30)
-    run = _wait(lambda: (r := api.get(f"/api/v1/missions/{run_id}").json())["state"]
+    run = wait_for(lambda: (r := api.get(f"/api/v1/missions/{run_id}").json())["state"]
                 in ("completed", "failed", "aborted") and r, 120, "run finished")
     assert run["state"] == "completed", run
     events = api.get("/api/v1/events", params={"subject": run_id, "limit": 1000}).json()["events"]
