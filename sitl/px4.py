@@ -11,8 +11,10 @@ the same ports and ids as the built-in simulator, so the same MAVSDK code flies 
 With `tap=True` a `MavlinkTap` sits between each instance and its ground station (which then
 listens on a free port, see `connection_urls()`): the link can be cut (`cut_link`) and the
 vehicle's own report read (`state`) the way the built-in simulator's control port allows.
-Parameters go in through PX4's own shell (`px4-param --instance i`), so a test can drain the
-simulated battery (SIM_BAT_*) without a second ground station on the vehicle's link.
+Parameters go in at boot (`params`: PX4's startup script sources a `px4-rc.params` found first
+on its PATH after the airframe's defaults and before the modules start, so each instance gets its
+own in its working directory) or later through PX4's own shell (`px4-param --instance i`), so a
+test can drain the simulated battery (SIM_BAT_*) without a second ground station on the link.
 """
 
 from __future__ import annotations
@@ -66,6 +68,10 @@ def param_type(build_dir: Path, name: str) -> str | None:
     return m.group(1) if m else None
 
 
+def _param_text(value: float | int) -> str:
+    return repr(float(value)) if isinstance(value, float) else str(int(value))
+
+
 def _udp_port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         try:
@@ -82,6 +88,8 @@ class Px4Fleet:
     homes: list[tuple[float, float, float]] = field(default_factory=list)  # missing ones: defaults
     speed_factor: float = 1.0
     tap: bool = False
+    # Set at boot, before any module reads them (for parameters PX4 reads only at start).
+    params: dict[str, float | int] = field(default_factory=dict)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     taps: list[MavlinkTap] = field(default_factory=list)
     workdir: Path | None = None
@@ -126,6 +134,9 @@ class Px4Fleet:
                 instance_dir = self.workdir / f"instance_{i}"
                 instance_dir.mkdir()
                 env = dict(os.environ)
+                if self.params:
+                    self._write_boot_params(instance_dir)
+                    env["PATH"] = f"{instance_dir}{os.pathsep}{env.get('PATH', os.defpath)}"
                 env.update(
                     PX4_SYS_AUTOSTART=str(SIH_QUADX_AUTOSTART),
                     PX4_SIM_MODEL="sihsim_quadx",
@@ -155,6 +166,18 @@ class Px4Fleet:
             self.stop()
             raise RuntimeError(f"PX4 instance(s) {dead} exited at start:\n{logs}")
 
+    def _write_boot_params(self, instance_dir: Path) -> None:
+        """PX4's posix rcS runs `. px4-rc.params` ("user defined params for instances can be in
+        PATH") after the airframe file and before dataman, the simulators and the controllers
+        start; the px4 binary puts its own bin/ ahead of the PATH it is given and rcS appends
+        etc/init.d-posix (PX4's empty default), so the instance directory's copy is the one read."""
+        lines = ["#!/bin/sh", "# boot-time parameters from sitl.px4.Px4Fleet"]
+        for name, value in self.params.items():
+            if not re.fullmatch(r"[A-Z0-9_]{1,16}", name):
+                raise ValueError(f"not a PX4 parameter name: {name!r}")
+            lines.append(f"param set {name} {_param_text(value)}")
+        (instance_dir / "px4-rc.params").write_text("\n".join(lines) + "\n")
+
     def log(self, instance: int) -> str:
         if self.workdir is None:
             return ""
@@ -172,7 +195,7 @@ class Px4Fleet:
 
     def set_params(self, instance: int, params: dict[str, float | int]) -> None:
         for name, value in params.items():
-            self.shell(instance, "param", "set", name, f"{value:g}" if isinstance(value, float) else str(value))
+            self.shell(instance, "param", "set", name, _param_text(value))
 
     def cut_link(self, instance: int, wall_s: float | None = None) -> None:
         self._tap(instance).cut(wall_s)

@@ -121,22 +121,21 @@ class Px4Sim:
         self.fleet.stop()
 
 
+# Set at boot (Px4Fleet.params), before PX4's modules start.
 # PX4 holds for COM_FAIL_ACT_T (5 s) before a failsafe action, and cancels it if the cause clears
 # meanwhile; the built-in simulator acts at once. With PX4's default a link cut for exactly
 # COM_DL_LOSS_T + 5 s (the issue's 15 s) would race the vehicle's return against the link's.
-# PX4's battery simulator gives the open-circuit voltage of its state of charge, with no sag under
-# load, while the estimator adds back the sag it expects from the current (BAT1_R_INTERNAL): a
-# simulated 10 % was reported as about 20 %. With no internal resistance the reported charge should
-# be the simulated one (PX4 marks the parameter reboot-required; set after boot it has not always
-# taken: docs/fleet.md).
-PX4_TEST_PARAMS = {"COM_FAIL_ACT_T": 0.0, "BAT1_R_INTERNAL": 0.0}
+# PX4's battery simulator reports no current (-1 A) and the open-circuit voltage of its state of
+# charge; with no current the estimator adds back the sag it expects from the throttle
+# (BAT1_V_LOAD_DROP per cell at full throttle; BAT1_R_INTERNAL only applies with a current), so a
+# simulated 10 % was reported as about 20 % in flight. With no load drop the reported charge is the
+# simulated one.
+PX4_TEST_PARAMS = {"COM_FAIL_ACT_T": 0.0, "BAT1_V_LOAD_DROP": 0.0}
 
 
 def start_px4(drones: int, speed: float, reference_speed: float, build: Path) -> Px4Sim:
-    fleet = Px4Fleet(build, drones, speed_factor=speed, tap=True)
+    fleet = Px4Fleet(build, drones, speed_factor=speed, tap=True, params=PX4_TEST_PARAMS)
     fleet.start()
-    for i in range(drones):
-        fleet.set_params(i, PX4_TEST_PARAMS)
     # Ready once each vehicle knows its home and passes its pre-arm checks for a few seconds
     # running (the estimator settles a while after boot).
     deadline, ready_since = time.monotonic() + 120, [0.0] * drones

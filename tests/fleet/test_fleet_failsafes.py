@@ -63,6 +63,10 @@ async def test_battery_below_reserve_to_get_home_returns(sim, make_fleet) -> Non
     fs = rec.of("drone.failsafe", "b1")[0]
     assert fs["reason"] == "battery_reserve" and fs["action"] == "rtl" and "action_error" not in fs
     assert fs["battery_remaining"] < fs["reserve"] and fs["distance_home_m"] > 100 and fs["wind_m_s"] == 3.0
+    # The vehicle reports the charge it was set to (PX4: no load-drop compensation, PX4_TEST_PARAMS).
+    link = manager.links["b1"]
+    await wait_until(lambda: link.tel.battery is not None and abs(link.tel.battery.remaining - 0.10) < 0.02,
+                     sim.wall(2), "the vehicle reporting about 10 %")
     await wait_until(lambda: sim.state(2)["mode"] == "RTL", sim.wall(5), "vehicle RTL")
     await wait_until(lambda: manager.state("b1") == S.RETURNING, sim.wall(5), "returning")
     await wait_until(lambda: manager.state("b1") == S.IDLE, sim.wall(60), "landed")

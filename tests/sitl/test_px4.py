@@ -40,7 +40,8 @@ async def test_px4_sih_takes_off_and_lands_at_its_own_home():
 
     home = (30.7500000, 121.3500000, 4.0)
     assert param_type(build, "SIH_LOC_LAT0") in ("INT32", "FLOAT")
-    with Px4Fleet(build, drones=2, homes=[home], tap=True) as fleet:
+    boot_params = {"BAT1_V_LOAD_DROP": 0.0, "COM_FAIL_ACT_T": 2.5}
+    with Px4Fleet(build, drones=2, homes=[home], tap=True, params=boot_params) as fleet:
         mavsdk = Mavsdk(Configuration.create_with_component_type(ComponentType.GROUND_STATION))
         try:
             await mavsdk.add_any_connection(fleet.connection_urls()[0])
@@ -50,6 +51,10 @@ async def test_px4_sih_takes_off_and_lands_at_its_own_home():
                              "both homes")
             assert fleet.state(0)["home"][:2] == pytest.approx(home[:2], abs=2e-5)  # where it was asked to be
             assert fleet.state(1)["system_id"] == 2 and fleet.state(1)["home"][0] != pytest.approx(home[0], abs=1e-4)
+            for i in range(2):  # the boot-time parameters, in each instance
+                shown = fleet.shell(i, "param", "show", "BAT1_V_LOAD_DROP")
+                assert "BAT1_V_LOAD_DROP [" in shown and ": 0.0000" in shown, shown
+                assert ": 2.5000" in fleet.shell(i, "param", "show", "COM_FAIL_ACT_T")
             tel, action = TelemetryAsync(system), ActionAsync(system)
             await first(tel.subscribe_health(), lambda h: h.is_armable, 120, "PX4 ready to arm")
             await action.set_takeoff_altitude(8.0)
