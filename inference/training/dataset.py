@@ -35,7 +35,7 @@ class Sample:
 
 
 def render_world_samples(seed: int, views: int, *, width: int = 640, height: int = 360,
-                         alt_m: tuple[float, float] = (40.0, 150.0)) -> Iterator[Sample]:
+                         alt_m: tuple[float, float] = (40.0, 150.0), prefer_vehicles: float = 0.0) -> Iterator[Sample]:
     rng = np.random.default_rng(seed)
     world = random_world(seed)
     hd = rng.random() < 0.25
@@ -44,7 +44,7 @@ def render_world_samples(seed: int, views: int, *, width: int = 640, height: int
     renderer = SceneRenderer(world, cam, seed=seed)
     for _ in range(views):
         t = SCENE_T0 + float(rng.uniform(-4, 4))
-        pose = random_pose(rng, world, alt_m=alt_m, t=t)
+        pose = random_pose(rng, world, alt_m=alt_m, t=t, prefer_vehicles=prefer_vehicles)
         frame = renderer.render(pose, t, random_look(rng))
         image = frame.image
         if scale != 1:
@@ -62,14 +62,17 @@ def render_world_samples(seed: int, views: int, *, width: int = 640, height: int
                      np.array(ignore, dtype=bool))
 
 
-def generate(out: Path, worlds: range, views: int) -> int:
-    """Render `views` frames of each world seed into `out` (JPEG + labels.jsonl); returns the frame count."""
+def generate(out: Path, worlds: range, views: int, *, alt_m: tuple[float, float] = (40.0, 150.0),
+             prefer_vehicles: float = 0.0) -> int:
+    """Render `views` frames of each world seed into `out` (JPEG + labels.jsonl); returns the frame count.
+    `alt_m` and `prefer_vehicles` (the share of views aimed at a vehicle) shape the viewpoints."""
     out.mkdir(parents=True, exist_ok=True)
     n = 0
     with (out / "labels.jsonl").open("a", encoding="utf-8") as labels:
         for seed in worlds:
             rng = np.random.default_rng(seed + 1_000_003)
-            for k, s in enumerate(render_world_samples(seed, views)):
+            for k, s in enumerate(render_world_samples(seed, views, alt_m=alt_m,
+                                                                        prefer_vehicles=prefer_vehicles)):
                 name = f"w{seed:05d}_{k:03d}.jpg"
                 cv2.imwrite(str(out / name), s.image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(80, 96))])
                 labels.write(json.dumps({"image": name, "boxes": s.boxes.round(2).tolist(),

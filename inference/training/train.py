@@ -20,6 +20,7 @@ import json
 import math
 import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -38,13 +39,24 @@ INPUT_W, INPUT_H = 640, 384
 HELD_OUT_SEEDS_FROM = 100_000
 
 
-def load_sample(root: Path, rec: dict, rng: random.Random) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+@dataclass(frozen=True, slots=True)
+class Augment:
+    """Sampling and augmentation knobs: the random scale range, and how much more often a crop is
+    centred on an object of a `focus` class than on any other object."""
+
+    scale: tuple[float, float] = (0.8, 1.25)
+    focus: frozenset[int] = frozenset()
+    focus_weight: float = 1.0
+
+
+def load_sample(root: Path, rec: dict, rng: random.Random, aug: Augment = Augment()
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     img = cv2.imread(str(root / rec["image"]))
     img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
     boxes = np.array(rec["boxes"], dtype=np.float32).reshape(-1, 4)
     cls = np.array(rec["classes"], dtype=np.int64)
     ign = np.array(rec["ignore"], dtype=bool)
-    s = rng.uniform(0.8, 1.25)
+    s = rng.uniform(*aug.scale)
     if abs(s - 1) > 0.02:
         img = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_LINEAR if s > 1 else cv2.INTER_AREA)
         boxes = boxes * s
@@ -57,7 +69,8 @@ def load_sample(root: Path, rec: dict, rng: random.Random) -> tuple[np.ndarray, 
         h, w = img.shape[:2]
     good = np.nonzero(~ign)[0]
     if len(good) and rng.random() < 0.75:
-        b = boxes[rng.choice(list(good))]
+        weights = [aug.focus_weight if int(cls[i]) in aug.focus else 1.0 for i in good]
+        b = boxes[rng.choices(list(good), weights=weights)[0]]
         cx, cy = (b[0] + b[2]) / 2 + rng.uniform(-120, 120), (b[1] + b[3]) / 2 + rng.uniform(-120, 120)
         x0, y0 = int(np.clip(cx - CROP / 2, 0, w - CROP)), int(np.clip(cy - CROP / 2, 0, h - CROP))
     else:
@@ -179,8 +192,9 @@ def init_from_onnx(net: AerialNet, onnx_path: Path) -> None:
                 bn.running_var.fill_(1.0 - bn.eps)
 
 
-def fit(data: Path, out: Path, minutes: float, batch: int, lr: float, seed: int, resume: Path | None,
-        init_onnx: Path | None = None, freeze_bn: bool = False) -> None:
+def fit(data: Path | list[Path], out: Path, minutes: float, batch: int, lr: float, seed: int, resume: Path | None,
+        init_onnx: Path | None = None, freeze_bn: bool = False, aug: Augment = Augment()) -> None:
+    roots = [data] if isinstance(data, Path) else list(data)
     torch.set_num_threads(1)
     torch.manual_seed(seed)
     rng = random.Random(seed)
@@ -191,7 +205,7 @@ def fit(data: Path, out: Path, minutes: float, batch: int, lr: float, seed: int,
     if init_onnx is not None:
         init_from_onnx(net, init_onnx)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
-    labels: list[dict] = []
+    labels: list[tuple[Path, dict]] = []
     start = time.monotonic()
     budget = minutes * 60.0
     step = 0
@@ -202,17 +216,17 @@ def fit(data: Path, out: Path, minutes: float, batch: int, lr: float, seed: int,
         if elapsed >= budget:
             break
         if step % 50 == 0:
-            labels = read_labels(data)
+            labels = [(root, rec) for root in roots for rec in read_labels(root)]
             while not labels:
                 time.sleep(5)
-                labels = read_labels(data)
+                labels = [(root, rec) for root in roots for rec in read_labels(root)]
         frac = elapsed / budget
         cur = lr * min(1.0, (step + 1) / 100) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
         for gr in opt.param_groups:
             gr["lr"] = cur
         imgs, targets = [], []
         for _ in range(batch):
-            img, b, c, ig = load_sample(data, rng.choice(labels), rng)
+            img, b, c, ig = load_sample(*rng.choice(labels), rng, aug)
             imgs.append(img)
             targets.append(build_targets(b, c, ig))
         x = torch.from_numpy(np.stack(imgs))
@@ -273,8 +287,11 @@ def main() -> None:
     g.add_argument("--first", type=int, default=0)
     g.add_argument("--worlds", type=int, default=150)
     g.add_argument("--views", type=int, default=24)
+    g.add_argument("--alt", type=float, nargs=2, default=(40.0, 150.0), metavar=("MIN", "MAX"),
+                   help="flying heights of the views (m)")
+    g.add_argument("--prefer-vehicles", type=float, default=0.0, help="share of views aimed at a vehicle")
     f = sub.add_parser("fit")
-    f.add_argument("--data", type=Path, required=True)
+    f.add_argument("--data", type=Path, nargs="+", required=True, help="one or more generated data folders")
     f.add_argument("--out", type=Path, required=True)
     f.add_argument("--minutes", type=float, default=35.0)
     f.add_argument("--batch", type=int, default=16)
@@ -283,6 +300,10 @@ def main() -> None:
     f.add_argument("--resume", type=Path)
     f.add_argument("--init-onnx", type=Path, help="start from an exported model (e.g. the shipped one)")
     f.add_argument("--freeze-bn", action="store_true", help="keep batch norm on its running statistics")
+    f.add_argument("--scale", type=float, nargs=2, default=(0.8, 1.25), metavar=("MIN", "MAX"),
+                   help="random scale range of the samples")
+    f.add_argument("--focus", default="", help="comma-separated classes whose objects crops are centred on more often")
+    f.add_argument("--focus-weight", type=float, default=1.0)
     e = sub.add_parser("export")
     e.add_argument("--checkpoint", type=Path, required=True)
     models = Path(__file__).resolve().parents[1] / "models"
@@ -292,10 +313,16 @@ def main() -> None:
     if a.cmd == "generate":
         if a.first + a.worlds > HELD_OUT_SEEDS_FROM:
             raise SystemExit(f"training world seeds must stay below {HELD_OUT_SEEDS_FROM} (held out)")
-        n = generate(a.out, range(a.first, a.first + a.worlds), a.views)
+        n = generate(a.out, range(a.first, a.first + a.worlds), a.views, alt_m=tuple(a.alt),
+                     prefer_vehicles=a.prefer_vehicles)
         print(f"{n} frames in {a.out}")
     elif a.cmd == "fit":
-        fit(a.data, a.out, a.minutes, a.batch, a.lr, a.seed, a.resume, a.init_onnx, a.freeze_bn)
+        unknown = [c for c in a.focus.split(",") if c and c not in LABELS]
+        if unknown:
+            raise SystemExit(f"--focus: unknown classes {unknown} (known: {', '.join(LABELS)})")
+        aug = Augment(scale=tuple(a.scale), focus=frozenset(LABELS.index(c) for c in a.focus.split(",") if c),
+                      focus_weight=a.focus_weight)
+        fit(a.data, a.out, a.minutes, a.batch, a.lr, a.seed, a.resume, a.init_onnx, a.freeze_bn, aug)
     else:
         export(a.checkpoint, a.onnx, a.classes)
 

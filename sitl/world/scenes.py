@@ -292,11 +292,16 @@ def random_look(rng: np.random.Generator) -> Look:
 
 
 def random_pose(rng: np.random.Generator, world: World, *, alt_m: tuple[float, float] = (40.0, 150.0),
-                pitch_deg: tuple[float, float] = (-90.0, -45.0), t: float = SCENE_T0) -> CameraPose:
-    """A viewpoint whose optical axis meets the ground near something of interest."""
+                pitch_deg: tuple[float, float] = (-90.0, -45.0), t: float = SCENE_T0,
+                prefer_vehicles: float = 0.0) -> CameraPose:
+    """A viewpoint whose optical axis meets the ground near something of interest (a vehicle with
+    probability `prefer_vehicles`, else any object or vehicle)."""
     from sitl.world.traffic import vehicles_at
 
-    targets = [(o.east_m, o.north_m) for o in world.objects] + [(v.east_m, v.north_m) for v in vehicles_at(world, t)]
+    vehicles = [(v.east_m, v.north_m) for v in vehicles_at(world, t)]
+    targets = [(o.east_m, o.north_m) for o in world.objects] + vehicles
+    if prefer_vehicles > 0 and vehicles and rng.random() < prefer_vehicles:
+        targets = vehicles
     if targets and rng.random() < 0.9:
         tx, ty = targets[int(rng.integers(len(targets)))]
         target = np.array([tx, ty]) + rng.normal(0, 15, 2)
