@@ -92,6 +92,9 @@ class FleetSettings(BaseModel):
     link_lost_after_s: float = 3.0  # no telemetry for this long -> link_lost event, state offline
     telemetry_store_hz: float = 1.0  # skypatrol.telemetry.v1 stored at this rate; full rate live only
     telemetry_live: bool = True  # publish every position update live-only
+    # Ask each vehicle for position, velocity and attitude at this rate on connect (0: its own
+    # defaults; PX4 SITL streams position at 50 Hz, more than a fleet needs).
+    telemetry_rate_hz: float = Field(default=0.0, ge=0)
     landed_idle_after_s: float = 5.0  # landed and disarmed this long -> idle again
     failsafe_params: dict[str, int | float] = Field(default_factory=_default_failsafe_params)
     # Battery reserve: the charge needed to get home is the return time (distance / (return speed

@@ -216,6 +216,11 @@ class DroneLink:
         except (Refused, Unavailable) as exc:
             params_error = exc.message
             log.warning("drone %s: failsafe parameters not set: %s", self.id, exc.message)
+        if self.manager.settings.telemetry_rate_hz > 0:
+            try:
+                await v.telemetry.set_stream_rates(self.manager.settings.telemetry_rate_hz)
+            except (Refused, Unavailable) as exc:
+                log.warning("drone %s: telemetry rates not set: %s", self.id, exc.message)
         info: dict[str, Any] = {"drone_id": self.id, "url": self.url,
                                 "failsafe_params": dict(self.manager.settings.failsafe_params),
                                 "failsafe_params_error": params_error}

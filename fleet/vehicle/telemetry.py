@@ -155,3 +155,10 @@ class VehicleTelemetry:
     # -- rates ---------------------------------------------------------------------------------
     async def set_rate_position(self, rate_hz: float) -> None:
         await vehicle_call("set position rate", self._tel.set_rate_position(rate_hz))
+
+    async def set_stream_rates(self, rate_hz: float) -> None:
+        """Ask the vehicle (SET_MESSAGE_INTERVAL) for the streams followed at high rate - position,
+        velocity, attitude - at `rate_hz`."""
+        await vehicle_call("set position rate", self._tel.set_rate_position(rate_hz))
+        await vehicle_call("set velocity rate", self._tel.set_rate_velocity_ned(rate_hz))
+        await vehicle_call("set attitude rate", self._tel.set_rate_attitude_euler(rate_hz))

@@ -90,10 +90,18 @@ class RecordingBus:
 MakeFleet = Callable[..., Awaitable[tuple[FleetManager, RecordingBus]]]
 
 
+# PX4 SITL streams position and attitude at 50 Hz; at that rate several vehicles' callbacks
+# outrun MAVSDK's user-callback queue on a busy machine ("a subscriber is not keeping up") and
+# MAVSDK drops callbacks, MISSION_ITEM_REACHED among them. The platform asks for less.
+PX4_FLEET_SETTINGS = {"telemetry_rate_hz": 10.0}
+
+
 @pytest.fixture
-async def make_fleet(tmp_path: Path) -> AsyncIterator[MakeFleet]:
+async def make_fleet(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[MakeFleet]:
     """make_fleet({drone_id: url}, zones=[...], **fleet_settings) -> (started manager, recording bus)."""
     made: list[tuple[FleetManager, EventBus, Database]] = []
+    backend = request.getfixturevalue("sim") if "sim" in request.fixturenames else None
+    backend_settings = PX4_FLEET_SETTINGS if isinstance(backend, Px4Sim) else {}
 
     async def make(drones: dict[str, str], zones: Sequence[Zone] = (), **overrides: Any):
         db = Database(f"sqlite:///{tmp_path / f'fleet-{len(made)}.db'}")
@@ -106,7 +114,7 @@ async def make_fleet(tmp_path: Path) -> AsyncIterator[MakeFleet]:
         bus = EventBus(db)
         await bus.start()
         settings = FleetSettings(**{"link_lost_after_s": 1.0, "landed_idle_after_s": 1.0,
-                                    "sync_interval_s": 0.5, **overrides})
+                                    "sync_interval_s": 0.5, **backend_settings, **overrides})
         rec = RecordingBus(bus)
         manager = FleetManager(db, rec, settings)
         await manager.start()
