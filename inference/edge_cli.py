@@ -1,4 +1,13 @@
-"""`skypatrol edge`: the inspection pipeline live, next to the camera, sending to a server."""
+"""`skypatrol edge`: the inspection pipeline live, next to the camera, sending to a server.
+
+    skypatrol edge --source STREAM --drone ID --camera CAMERA.json (--mavlink URL | --telemetry LOG)
+        [--server URL --token TOKEN] [--mission ID] [--model MODEL.onnx --class-map MAP.json]
+        [--dem DEM.tif] [--data-dir DIR] [--every-n N] [--max-frames N] [--drain-s S]
+
+`--dem` places detections on the terrain of a single-band WGS 84 GeoTIFF instead of flat ground at
+the home's height, as `skypatrol infer --dem` does; ground off the DEM's edge is reported (a warning
+on stderr, `frames_off_dem` in the summary) and its detections are not placed.
+"""
 
 from __future__ import annotations
 
@@ -35,12 +44,15 @@ def edge(
     every_n: Annotated[int, typer.Option("--every-n", min=1, help="Process one frame in N.")] = 1,
     max_frames: Annotated[int | None, typer.Option("--max-frames", min=1, help="Stop after N frames.")] = None,
     drain_s: Annotated[float, typer.Option("--drain-s", help="At the end, wait this long to deliver.")] = 30.0,
+    dem: Annotated[Path | None, typer.Option("--dem", help="Terrain: a single-band WGS 84 GeoTIFF DEM "
+                                             "(default: flat ground at the home's height).")] = None,
 ) -> None:
     """Detect road works and muck trucks on a live stream; deliver events and evidence to the server."""
     from inference.aggregate.aggregator import Aggregator
     from inference.aggregate.evidence import EvidenceStore
     from inference.aggregate.store import JsonFileSiteStore
     from inference.camera import load_camera_file
+    from inference.cli import DemGround, OffDemCounter, check_flight_on_dem, home_amsl_from_dem, load_dem
     from inference.detectors import CombinedDetector, Detector
     from inference.detectors.colour import ColourDetector
     from inference.detectors.own import default_detector
@@ -54,7 +66,11 @@ def edge(
         raise BadInput("give exactly one pose source: --mavlink URL or --telemetry LOG")
     if (model is None) != (class_map is None):
         raise BadInput("--model and --class-map go together")
+    ground: DemGround | None = None
+    if dem is not None:  # live, so ground off the DEM is said at once, not only in the summary
+        ground = DemGround(load_dem(dem), on_first_miss=lambda msg: typer.echo(f"skypatrol: warning: {msg}", err=True))
     cam = load_camera_file(camera)
+    home_amsl: float | None = None
     feed: LivePoseFeed | None = None
     if mavlink is not None:
         feed = LivePoseFeed()
@@ -63,6 +79,9 @@ def edge(
     else:
         assert telemetry is not None
         poses = load_telemetry(telemetry)
+        if ground is not None:
+            check_flight_on_dem(ground, poses)
+            home_amsl = home_amsl_from_dem(ground, poses, hint="; use a log with heights above sea level")
     detector: Detector = default_detector()  # the shipped model with its colour cues, as `skypatrol infer`
     if model is not None and class_map is not None:
         from inference.detectors.yolo_onnx import YoloOnnxDetector
@@ -78,8 +97,9 @@ def edge(
     def make_aggregator(frame):  # type: ignore[no-untyped-def]
         return Aggregator(frame, mission_id=mission, drone_id=drone, site_store=store, evidence=evidence)
 
-    pipeline = Pipeline(camera=cam, detector=detector, aggregator_factory=make_aggregator,
-                        poses=poses)  # type: ignore[arg-type]
+    off_dem = OffDemCounter(ground) if ground is not None else None
+    pipeline = Pipeline(camera=cam, detector=detector, aggregator_factory=make_aggregator, poses=poses,  # type: ignore[arg-type]
+                        home_amsl_m=home_amsl, terrain=ground, on_frame=off_dem)
 
     async def main() -> dict:
         stop = asyncio.Event()
@@ -105,7 +125,8 @@ def edge(
             if feed is not None:
                 feed.stop()
         return {"frames": n, "events": pipeline.stats.published, "delivered": sink.delivered,
-                "pending": 0 if delivered else None, "last_error": sink.last_error}
+                "pending": 0 if delivered else None, "last_error": sink.last_error,
+                **({"dem": str(dem), "frames_off_dem": off_dem.frames} if off_dem is not None else {})}
 
     summary = asyncio.run(main())
     typer.echo(json.dumps(summary))

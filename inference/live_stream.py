@@ -29,6 +29,7 @@ from geo import LocalFrame
 from inference.aggregate.aggregator import Aggregator, Publication
 from inference.camera import CameraModel
 from inference.detectors import Detector
+from inference.georef import TerrainProvider
 from inference.pipeline import Pipeline
 from inference.types import Frame, Pose
 
@@ -110,13 +111,15 @@ class FlightInspector:
 
     def __init__(self, drone_id: str, camera: CameraModel, detector: Detector, sink: EventSink, *,
                  aggregator_factory: Callable[[LocalFrame, str | None], Aggregator] | None = None,
-                 mission_for: MissionLookup | None = None, frame: LocalFrame | None = None) -> None:
+                 mission_for: MissionLookup | None = None, frame: LocalFrame | None = None,
+                 terrain: TerrainProvider | None = None) -> None:
         self.drone_id = drone_id
         self.camera = camera
         self.detector = detector
         self.sink = sink
         self.mission_for = mission_for
         self.local_frame = frame
+        self.terrain = terrain  # the ground under the camera (a DEM); None: flat at the home's height
         self._aggregator_factory = aggregator_factory or (
             lambda f, mission: Aggregator(f, mission_id=mission, drone_id=drone_id))
         self.pipeline: Pipeline | None = None
@@ -135,6 +138,7 @@ class FlightInspector:
                 self.mission_id = await self.mission_for(self.drone_id) if self.mission_for else None
                 mission = self.mission_id
                 self.pipeline = Pipeline(camera=self.camera, detector=self.detector, frame=self.local_frame,
+                                         terrain=self.terrain,
                                          aggregator_factory=lambda f: self._aggregator_factory(f, mission))
             pubs = await asyncio.to_thread(self.pipeline.process, part.frame)
             self.frames += 1

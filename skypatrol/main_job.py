@@ -236,16 +236,20 @@ class CameraWorkers:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
+        from airspace.terrain import configured_dem
         from core.db import Database
         from core.settings import get_settings
         from inference.aggregate.aggregator import Aggregator
         from inference.aggregate.evidence import EvidenceStore
         from inference.aggregate.store import DatabaseSiteStore
         from inference.camera import camera_from_dict
+        from inference.cli import DemGround
         from inference.detectors.own import default_detector
         from inference.edge import OutboxSink
         from inference.live_stream import FlightInspector
 
+        # `dem_path`: detections placed on the terrain, not flat ground at home (a bad file stops the job).
+        dem = configured_dem(get_settings())
         async with httpx.AsyncClient(timeout=10) as http:
             listed = (await http.get(f"{self.camera_url}/cameras")).json()
             camera = camera_from_dict((await http.get(f"{self.camera_url}{listed[0]['camera']}")).json())
@@ -264,8 +268,10 @@ class CameraWorkers:
                            evidence: Any = evidence) -> Aggregator:
                 return Aggregator(frame, mission_id=mission, drone_id=drone_id, site_store=store, evidence=evidence)
 
+            terrain = DemGround(dem, on_first_miss=lambda msg, d=drone_id: log.warning("camera of %s: %s", d, msg)) \
+                if dem is not None else None
             inspector = FlightInspector(drone_id, camera, detector, sink, aggregator_factory=aggregator,
-                                        mission_for=self.driver.current_run)
+                                        mission_for=self.driver.current_run, terrain=terrain)
             self.inspectors[drone_id] = inspector
             self.sinks[drone_id] = sink
             self._tasks.append(asyncio.create_task(sink.run(self._stop, interval_s=0.5), name=f"edge-out-{drone_id}"))
