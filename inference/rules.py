@@ -5,8 +5,8 @@ metric size (what a blob or a box measures on the ground, from the ground resolu
 - earth-coloured blobs: a load bed of 4-9.5 m x 1.6-3.4 m -> muck truck (the loaded bed of a
   heavy truck of 7-12 m); >= 20 m2 -> excavation / bare soil;
 - yellow blobs: 3-12 m and >= 1.5 m wide -> excavator / construction machinery;
-- model boxes: a `muck_truck` must have heavy-truck length (6.5-13 m, the 7-12 m of the trade
-  with measuring slack), else it is a `truck`; a `truck` of that length with an earth-coloured
+- model boxes: a `muck_truck` must have heavy-truck length (6.5-16 m: the 7-12 m of the trade, and
+  an upright image box of a truck seen diagonally measures more), else it is a `truck`; a `truck` of that length with an earth-coloured
   load visible is a `muck_truck`.
 """
 
@@ -36,7 +36,9 @@ class SizeRules:
     barrier_max_width_m: float = 1.0
     load_length_m: tuple[float, float] = (4.0, 9.5)
     load_width_m: tuple[float, float] = (1.6, 3.4)
-    muck_truck_length_m: tuple[float, float] = (6.5, 13.0)
+    # What a heavy truck's box measures on the ground: 7-12 m of truck, but a model box is upright in the
+    # image, so a truck seen diagonally (and its height, seen obliquely) measures up to a third more.
+    muck_truck_length_m: tuple[float, float] = (6.5, 16.0)
     excavation_min_area_m2: float = 20.0
     excavator_length_m: tuple[float, float] = (3.0, 12.0)
     excavator_min_width_m: float = 1.5
