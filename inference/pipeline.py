@@ -122,11 +122,17 @@ class Pipeline:
         placed = apply_size_rules(georef, pose, frame.image, placed, self.size_rules)
         self.stats.placed += len(placed)
         vehicles = [g for g in placed if g.label in VEHICLE_LABELS]
+        # Machinery or earth of a truck's size is tracked too: the detector takes some trucks for them,
+        # and only motion tells (see `ClassVote`); what a moving track took is not a site's.
+        movable = [g for g in placed if g.label in MOVABLE_LABELS and _truck_sized(g)]
+        ended = self.tracker.update(t, vehicles + movable)
+        moving = {id(tr.last) for tr in self.tracker.tracks
+                  if tr.seen_last_update and tr.last is not None and tr.label in VEHICLE_LABELS}
         # A static object cut by the frame edge is seen whole in other frames: its truncated
         # outline would bias its position and size, so only whole views are aggregated.
         h, w = frame.image.shape[:2]
-        static = [g for g in placed if g.label not in VEHICLE_LABELS and not _touches_edge(g.detection.box, w, h)]
-        ended = self.tracker.update(t, vehicles)
+        static = [g for g in placed if g.label not in VEHICLE_LABELS and id(g) not in moving
+                  and not _touches_edge(g.detection.box, w, h)]
         self.aggregator.observe_static(static, frame.image)
         self.aggregator.observe_tracks(self.tracker.tracks, frame.index, frame.image)
         pubs = [p for tr in _best_first(ended) for p in self.aggregator.track_ended(tr)]
@@ -169,6 +175,14 @@ def _best_first(tracks: list[Track]) -> list[Track]:
     """Tracks ending together, the best supported first: of two that are one vehicle, the aggregator
     reports the first."""
     return sorted(tracks, key=lambda tr: -len(tr.points))
+
+
+MOVABLE_LABELS = frozenset({"excavator", "excavation"})
+
+
+def _truck_sized(g: GeoDetection) -> bool:
+    """Of a heavy truck's size on the ground (4-16 m long, at most 4 m wide)."""
+    return 4.0 <= g.length_m <= 16.0 and g.width_m <= 4.0
 
 
 def _touches_edge(box: tuple[float, float, float, float], width: int, height: int, margin: float = 2.0) -> bool:

@@ -73,6 +73,7 @@ class Track:
     votes: Counter[str] = field(default_factory=Counter)
     loads: int = 0
     lengths: list[float] = field(default_factory=list)
+    last: GeoDetection | None = None  # the detection this track took at its last update
 
     @property
     def label(self) -> str:
@@ -192,6 +193,13 @@ class GroundTracker:
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.maximum(det_len[None, :] / trk_len[:, None], trk_len[:, None] / det_len[None, :])
         gated &= ~(ratio > self.config.max_length_ratio)  # NaN (size unknown) gates nothing
+        # Machinery or earth (tracked in case it drives: see `ClassVote`) never joins a track of what the
+        # detector has called a vehicle: a truck passing a dig must not take the dig's position.
+        static = CLASS_VOTE.static_labels
+        det_static = np.array([d.label in static for d in dets])
+        trk_vehicle = np.array([bool(tr.votes) and max(tr.votes, key=lambda k: tr.votes[k]) not in static
+                                for tr in tracks])
+        gated &= ~(trk_vehicle[:, None] & det_static[None, :])
         cost = np.where(gated, np.minimum(m2, e2 / floor2 * _GATE), _BIG)
         rows, cols = linear_sum_assignment(cost)
         matches, used_t, used_d = [], set(), set()
@@ -224,6 +232,7 @@ class GroundTracker:
 
     @staticmethod
     def _record(tr: Track, d: GeoDetection) -> None:
+        tr.last = d
         tr.labels[d.label] += 1
         tr.votes[d.label] += d.score
         tr.loads += d.load is not None
@@ -278,6 +287,19 @@ def summarise(track: Track) -> TrackSummary:
                         score=track.score, sigma_m=float(np.median([p.sigma_m for p in pts])))
 
 
+def travel_speed(track: Track, min_span_s: float = 1.0) -> float:
+    """Ground speed over the track's sightings (net displacement over time, which position noise
+    does not inflate as much as path length); 0 until they span `min_span_s`."""
+    pts = track.points
+    if len(pts) < 2:
+        return 0.0
+    a, b = min(pts, key=lambda p: p.t), max(pts, key=lambda p: p.t)
+    dt = b.t - a.t
+    if dt < min_span_s:
+        return 0.0
+    return float(math.hypot(b.east_m - a.east_m, b.north_m - a.north_m) / dt)
+
+
 @dataclass(frozen=True, slots=True)
 class ClassVote:
     """How a track's class is decided over its life rather than per detection."""
@@ -287,6 +309,12 @@ class ClassVote:
     muck_share: float = 0.8  # no load seen: muck-truck votes' share of the heavy-vehicle votes needed ...
     muck_min_length_m: float = 9.0  # ... and a heavy dump truck's length
     heavy_length_m: float = 6.5  # a "car" this long is a truck
+    # Motion: machinery and dug earth stand still, so a track the detector mostly calls excavator or
+    # excavation that drives at road speed is a vehicle (a truck; a moving patch of earth is a muck
+    # truck's open load); one that stands still is left to the site aggregation.
+    moving_mps: float = 3.0
+    moving_min_s: float = 1.0  # seen over at least this long before it counts as moving
+    static_labels: frozenset[str] = frozenset({"excavator", "excavation"})
 
 
 CLASS_VOTE = ClassVote()
@@ -304,6 +332,10 @@ def track_label(track: Track, vote: ClassVote | None = None) -> str:
     if track.loads / n >= vote.load_share and not length < vote.load_min_length_m:
         return "muck_truck"
     label = max(track.votes, key=lambda k: track.votes[k])
+    if label in vote.static_labels:
+        if travel_speed(track, vote.moving_min_s) < vote.moving_mps:
+            return label
+        return "muck_truck" if label == "excavation" and not length < vote.load_min_length_m else "truck"
     if label == "muck_truck":
         heavy = track.votes["muck_truck"] + track.votes["truck"] + track.votes["bus"]
         if track.votes["muck_truck"] < vote.muck_share * heavy or length < vote.muck_min_length_m:

@@ -145,3 +145,25 @@ def test_a_truck_appearing_beside_a_small_thing_keeps_its_own_track() -> None:
     assert sorted(tr.label for tr in tracks) == ["car", "muck_truck"]
     car_track = next(tr for tr in tracks if tr.label == "car")
     assert car_track.votes["muck_truck"] == 0 and max(abs(p.north_m - 3.5) for p in car_track.points) < 0.01
+
+
+def test_machinery_or_earth_driving_at_road_speed_is_a_truck() -> None:
+    """The detector takes some trucks for an excavator (or a truck's open load for excavation): motion
+    tells them apart; machinery and dug earth that stand still stay what they are."""
+    def run(label: str, speed: float, length: float = 9.0, frames: int = 30) -> str:
+        tracker = GroundTracker()
+        rng = np.random.default_rng(3)
+        for k in range(frames):
+            t = k * DT
+            e, n = speed * t + rng.normal(0, 0.5), rng.normal(0, 0.5)  # position noise of a high view
+            tracker.update(t, [GeoDetection(Detection((0, 0, 1, 1), label, 0.9), label, 0.9, t, k, 30.0, 121.0,
+                                            e, n, 1.0, length, 2.5)])
+        (track,) = tracker.flush()
+        return track.label
+
+    assert run("excavator", 9.0) == "truck"
+    assert run("excavation", 9.0) == "muck_truck"
+    assert run("excavator", 0.0) == "excavator"
+    assert run("excavation", 0.5) == "excavation"
+    assert run("excavation", 9.0, length=4.5) == "truck"  # too short for a loaded bed
+    assert run("excavator", 9.0, frames=8) == "excavator"  # not yet seen long enough to tell
