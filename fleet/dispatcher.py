@@ -465,6 +465,8 @@ class Dispatcher:
         returning = False
         last_report = 0.0
         fault_since: float | None = None
+        fault: str | None = None  # the latest vehicle fault seen in this flight
+        in_fault = False
         took_off = datetime.now(UTC)
         battery_start: float | None = None
         if reattached:
@@ -493,7 +495,13 @@ class Dispatcher:
             if state is S.RETURNING and not returning:
                 returning = True
                 await self._set(run_id, "returning", None)
-            if was_airborne and state in (S.LANDED, S.IDLE):
+            if state is S.FAULT and not in_fault:  # a fault begins: recorded once, however its causes grow
+                in_fault = True
+                fault = link.tel.fault or "no global position in the air"
+                await self._record_fault(run_id, drone_id, fault, snap)
+            elif state is not S.FAULT:
+                in_fault = False
+            if was_airborne and (state in (S.LANDED, S.IDLE) or (state is S.FAULT and not link.tel.in_air)):
                 break
             if state is S.FAULT:
                 fault_since = fault_since or loop.time()
@@ -519,9 +527,35 @@ class Dispatcher:
         elif complete:
             await self._set(run_id, "completed", None, ended_at=datetime.now(UTC),
                             event_data={"reached": len(m.reached), "total": m.total})
+        elif fault is not None:
+            await self._set(run_id, "failed", f"vehicle fault ({fault}); down after item {m.current} of {total}",
+                            ended_at=datetime.now(UTC), event_data={"fault": fault})
         else:
             await self._set(run_id, "failed", f"landed after item {m.current} of {total} (failsafe or pilot)",
                             ended_at=datetime.now(UTC))
+
+    async def _record_fault(self, run_id: str, drone_id: str, reason: str, snap: dict[str, Any]) -> None:
+        """A vehicle fault in flight: kept on the run (`doc.faults`) and published as
+        `skypatrol.mission.fault.v1`; the run's state is left to how the flight ends."""
+        fault = {"at": datetime.now(UTC).isoformat().replace("+00:00", "Z"), "drone_id": drone_id, "reason": reason,
+                 "in_air": snap["in_air"], "lat": snap["lat"], "lon": snap["lon"], "alt_rel_m": snap["alt_rel_m"],
+                 "mission_current": snap["mission_current"], "mission_total": snap["mission_total"]}
+
+        def write() -> Mission:
+            with self.db.session() as s:
+                run = s.get(Mission, run_id)
+                if run is None:
+                    raise NotFound(f"run {run_id} not found")
+                doc = dict(run.doc or {})
+                doc["faults"] = [*doc.get("faults", []), fault]
+                run.doc = doc
+                return run
+
+        run = await asyncio.to_thread(write)
+        log.warning("run %s: drone %s fault: %s", run_id, drone_id, reason)
+        await self.bus.publish("skypatrol.mission.fault.v1",
+                               {"run_id": run_id, "state": run.state, "plan_id": run.plan_id,
+                                "schedule_id": run.schedule_id, **fault}, subject=run_id)
 
     # -- storage -----------------------------------------------------------------------------
     def _check_abort(self, run_id: str) -> None:

@@ -3,6 +3,11 @@
 The state follows what the vehicle reports (armed, in air, flight mode, health) through the
 `DroneStateMachine`; the platform's own view of the link (silent longer than a wall-clock timeout:
 lost) comes from how fresh the telemetry is, not from MAVSDK's heartbeat timeout.
+
+A vehicle emergency puts the drone in `fault`, as a ground station would see it: HEARTBEAT
+system_status EMERGENCY or FLIGHT_TERMINATION, motor outputs present and enabled but unhealthy in
+SYS_STATUS (both for as long as the vehicle says so), or an EMERGENCY status text (until the
+vehicle is disarmed on the ground). CRITICAL is only a warning: PX4 reports it during any failsafe.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from fleet.vehicle import (
     LandedState,
     MissionProgress,
     Position,
+    StatusText,
+    SystemStatus,
     Vehicle,
     VehicleConnection,
     VelocityNed,
@@ -42,6 +49,7 @@ S = DroneState
 FLYING = frozenset({S.AIRBORNE, S.RETURNING})
 RETURN_MODES = frozenset({FlightMode.RETURN_TO_LAUNCH, FlightMode.LAND})
 RESTORE_HEARTBEAT_WAIT_TICKS = 30  # of 0.1 s: how long a restored link waits for a heartbeat
+EMERGENCY_STATUS = frozenset({SystemStatus.EMERGENCY, SystemStatus.FLIGHT_TERMINATION})
 
 
 def _r(v: float | None, nd: int) -> float | None:
@@ -62,6 +70,21 @@ class TelemetrySnapshot:
     home: Home | None = None
     progress: MissionProgress | None = None
     updated_at: datetime | None = None
+    system_status: SystemStatus = SystemStatus.UNINIT
+    motor_outputs_ok: bool = True
+    emergency_text: str | None = None  # the last EMERGENCY status text, until disarmed on the ground
+
+    @property
+    def fault(self) -> str | None:
+        """Why the vehicle is in an emergency (None: it is not)."""
+        why = []
+        if self.system_status in EMERGENCY_STATUS:
+            why.append(f"vehicle status {self.system_status.value}")
+        if not self.motor_outputs_ok:
+            why.append("motor outputs unhealthy")
+        if self.emergency_text:
+            why.append(f"vehicle says {self.emergency_text!r}")
+        return "; ".join(why) or None
 
     def to_json(self) -> dict[str, Any]:
         p, v, a, b, h = self.position, self.velocity, self.attitude, self.battery, self.home
@@ -88,11 +111,15 @@ class TelemetrySnapshot:
                                             "alt_amsl_m": _r(h.alt_amsl_m, 2)},
             "mission_current": self.progress.current if self.progress else None,
             "mission_total": self.progress.total if self.progress else None,
+            "system_status": self.system_status.value,
+            "fault": self.fault,
         }
 
 
 def derive_state(prev: DroneState, before_loss: DroneState, t: TelemetrySnapshot) -> DroneState:
     """The state the vehicle's report implies, given the state the platform held before."""
+    if t.fault is not None:
+        return S.FAULT
     if t.in_air:
         if t.health is not None and not t.health.global_position_ok:
             return S.FAULT
@@ -207,6 +234,9 @@ class DroneLink:
             ("home", tel.subscribe_home(), self._on_home),
             ("progress", mission.subscribe_progress(), self._on_progress),
             ("reached", mission.subscribe_reached(), self._on_reached),
+            ("system_status", v.status.subscribe_system_status(), self._on_system_status),
+            ("motor_outputs", v.status.subscribe_motor_outputs_ok(), self._on_motor_outputs),
+            ("status_text", v.status.subscribe_status_text(), self._on_status_text),
         ]
         self._streams = [asyncio.create_task(self._follow(n, it, fn), name=f"fleet-{self.id}-{n}")
                          for n, it, fn in follow]
@@ -279,11 +309,60 @@ class DroneLink:
         if armed != self.tel.armed:
             self.tel.armed = armed
             await self.update_state("armed" if armed else "disarmed")
+            await self._clear_emergency_text_on_ground()
 
     async def _on_in_air(self, in_air: bool) -> None:
         if in_air != self.tel.in_air:
             self.tel.in_air = in_air
             await self.update_state("took off" if in_air else "touched down")
+            await self._clear_emergency_text_on_ground()
+
+    async def _clear_emergency_text_on_ground(self) -> None:
+        """An EMERGENCY status text holds until the vehicle is disarmed on the ground."""
+        if self.tel.emergency_text and not self.tel.armed and not self.tel.in_air:
+            await self._set_fault_source(lambda t: setattr(t, "emergency_text", None), "disarmed on the ground")
+
+    async def _on_system_status(self, status: SystemStatus) -> None:
+        old = self.tel.system_status
+        if status == SystemStatus.CRITICAL and old != SystemStatus.CRITICAL:
+            await self.manager.emit("skypatrol.drone.warning.v1",
+                                    {"drone_id": self.id, "reason": "vehicle_critical",
+                                     "detail": "the vehicle reports its status CRITICAL (a failsafe is active)",
+                                     **self._situation()}, self.id)
+        await self._set_fault_source(lambda t: setattr(t, "system_status", status), f"vehicle status {status.value}")
+
+    async def _on_motor_outputs(self, ok: bool) -> None:
+        await self._set_fault_source(lambda t: setattr(t, "motor_outputs_ok", ok),
+                                     "motor outputs " + ("healthy" if ok else "unhealthy"))
+
+    async def _on_status_text(self, t: StatusText) -> None:
+        if t.severity == "emergency":
+            await self._set_fault_source(lambda tel: setattr(tel, "emergency_text", t.text), f"vehicle says {t.text!r}")
+
+    async def _set_fault_source(self, change: Callable[[TelemetrySnapshot], None], reason: str) -> None:
+        """Apply one change to what the vehicle reports about an emergency; a fault that begins is
+        published as `skypatrol.drone.fault.v1`, one that ends as `skypatrol.drone.fault_cleared.v1`."""
+        before = self.tel.fault
+        change(self.tel)
+        after = self.tel.fault
+        if after == before:
+            return
+        if after is not None and before is None:
+            await self.manager.emit("skypatrol.drone.fault.v1",
+                                    {"drone_id": self.id, "reason": after, "from_state": self.sm.state.value,
+                                     **self._situation()}, self.id)
+        elif after is None:
+            await self.manager.emit("skypatrol.drone.fault_cleared.v1",
+                                    {"drone_id": self.id, "reason": reason, **self._situation()}, self.id)
+        await self.update_state(after or reason)
+
+    def _situation(self) -> dict[str, Any]:
+        p = self.tel.position
+        return {"flight_mode": self.tel.flight_mode.value, "armed": self.tel.armed, "in_air": self.tel.in_air,
+                "system_status": self.tel.system_status.value, "mission_id": self.mission.mission_id,
+                "mission_current": self.mission.current, "mission_total": self.mission.total,
+                "lat": _r(p.lat_deg, 8) if p else None, "lon": _r(p.lon_deg, 8) if p else None,
+                "alt_rel_m": _r(p.alt_rel_m, 2) if p else None}
 
     def _on_landed_state(self, s: LandedState) -> None:
         self.tel.landed_state = s

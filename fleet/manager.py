@@ -7,6 +7,7 @@ platform's failsafes (battery reserve to get home, zone breach predicted ahead),
 pilots and the dispatcher send, and the events all of this produces:
 
 `skypatrol.drone.{connected,link_lost,link_restored,state_changed,failsafe}.v1`,
+`skypatrol.drone.{fault,fault_cleared,warning}.v1` (a vehicle emergency, see fleet/link.py),
 `skypatrol.telemetry.v1` (stored at `telemetry_store_hz`, every update live-only),
 `skypatrol.mission.{progress,paused,resumed}.v1`.
 """
@@ -134,7 +135,7 @@ class FleetManager:
         link = self.link(drone_id)
         async with link.command_lock:
             vehicle = link.require_vehicle()
-            link.sm.check_command("pause" if name == "hold" else name)
+            link.sm.check_command("pause" if name == "hold" else name, link.tel.fault)
             if name == "rtl":
                 await vehicle.action.return_to_launch()
             elif name == "land":
@@ -159,7 +160,7 @@ class FleetManager:
         link = self.link(drone_id)
         async with link.command_lock:
             vehicle = link.require_vehicle()
-            link.sm.check_command("upload_mission")
+            link.sm.check_command("upload_mission", link.tel.fault)
             before = link.mission
             # Set before the upload: the vehicle reports the new mission while it is being written.
             link.mission = MissionTracking(mission_id, len(plan.items), 0, [])
@@ -176,7 +177,7 @@ class FleetManager:
         link = self.link(drone_id)
         async with link.command_lock:
             vehicle = link.require_vehicle()
-            link.sm.check_command("arm")
+            link.sm.check_command("arm", link.tel.fault)
             await self._until_armable(link)
             await vehicle.action.arm()
             await vehicle.mission.start()

@@ -65,10 +65,15 @@ class DroneStateMachine:
         self.state = new
         return True
 
-    def check_command(self, command: str) -> None:
+    def check_command(self, command: str, fault: str | None = None) -> None:
+        """Refuse a command the state does not allow; `fault` says why a drone in fault is there."""
         allowed = COMMANDS.get(command)
         if allowed is None:
             raise Refused(f"unknown command {command!r}")
         if self.state not in allowed:
             states = ", ".join(sorted(allowed))
+            if self.state == S.FAULT:
+                can = ", ".join(c for c, ok in COMMANDS.items() if S.FAULT in ok)
+                raise Refused(f"drone {self.drone_id} is in fault ({fault or 'no global position in the air'}): "
+                              f"{command} is refused (needs one of {states}); a drone in fault takes only {can}")
             raise Refused(f"drone {self.drone_id} is {self.state}: {command} needs one of {states}")

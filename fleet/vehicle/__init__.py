@@ -1,6 +1,7 @@
 """Vehicles over MAVSDK: one owner of the connection, one thin typed async facade per concern.
 
-`Vehicle.connect(url)` gives `.telemetry`, `.mission`, `.geofence`, `.action`, `.params`. Nothing
+`Vehicle.connect(url)` gives `.telemetry`, `.mission`, `.geofence`, `.action`, `.params`, `.status`
+(HEARTBEAT system status, motor-output health, status texts). Nothing
 here knows whether the autopilot is PX4 on a drone, PX4 SITL or SkyPatrol's simulator. Refusals
 raise `core.errors.Refused` naming the vehicle's result; a missing link raises `Unavailable`.
 """
@@ -15,6 +16,8 @@ from fleet.vehicle.types import (
     LandedState,
     MissionProgress,
     Position,
+    StatusText,
+    SystemStatus,
     VelocityNed,
 )
 from fleet.vehicle.vehicle import Vehicle
@@ -28,6 +31,8 @@ __all__ = [
     "LandedState",
     "MissionProgress",
     "Position",
+    "StatusText",
+    "SystemStatus",
     "Vehicle",
     "VehicleConnection",
     "VelocityNed",

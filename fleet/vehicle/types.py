@@ -103,3 +103,23 @@ class MissionProgress:
     @property
     def finished(self) -> bool:
         return self.total > 0 and self.current >= self.total
+
+
+class SystemStatus(StrEnum):
+    """HEARTBEAT system_status (MAV_STATE), in the enum's order."""
+
+    UNINIT = "uninit"
+    BOOT = "boot"
+    CALIBRATING = "calibrating"
+    STANDBY = "standby"
+    ACTIVE = "active"
+    CRITICAL = "critical"  # PX4: armed with a failsafe active (an ordinary RTL on link loss too)
+    EMERGENCY = "emergency"
+    POWEROFF = "poweroff"
+    FLIGHT_TERMINATION = "flight_termination"  # PX4: terminated or locked down (motors off)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusText:
+    severity: str  # "emergency", "alert", "critical", "error", "warning", "notice", "info", "debug"
+    text: str

@@ -7,6 +7,7 @@ from fleet.vehicle.connection import VehicleConnection
 from fleet.vehicle.geofence import VehicleGeofence
 from fleet.vehicle.mission import VehicleMission
 from fleet.vehicle.params import VehicleParams
+from fleet.vehicle.status import VehicleStatus
 from fleet.vehicle.telemetry import VehicleTelemetry
 from missions.items import MissionPlan
 
@@ -20,11 +21,12 @@ class Vehicle:
         self.geofence = VehicleGeofence(system)
         self.action = VehicleAction(system)
         self.params = VehicleParams(system)
+        self.status = VehicleStatus(system)
 
     def release(self) -> None:
         """Destroy the MAVSDK plugins of every facade. MAVSDK aborts the process if a plugin outlives
         its Mavsdk instance, so they go first, explicitly, not whenever the collector gets to them."""
-        for facade in (self.telemetry, self.mission, self.geofence, self.action, self.params):
+        for facade in (self.telemetry, self.mission, self.geofence, self.action, self.params, self.status):
             for value in vars(facade).values():
                 destroy = getattr(value, "destroy", None)
                 if callable(destroy):

@@ -4,7 +4,7 @@ small builders of `MissionPlan`s in metres around a vehicle's home.
 
 Both backends answer the same questions: `url(i)`, `home(i)`, `state(i)` (the vehicle's own
 account: mode, position, home distance, mission item) and inject the same faults (`cut_link`,
-`set_battery`), each the way it can: the simulator through its control port, PX4 through a
+`set_battery`, `fail_motor`), each the way it can: the simulator through its control port, PX4 through a
 MAVLink tap on its link and its own parameters. `wall(s)` turns a test's wall-clock timeout,
 written for the simulator, into one for the backend at hand."""
 
@@ -59,6 +59,11 @@ class Sim:
 
     def set_battery(self, system_id: int, remaining: float) -> None:
         self.control.set_battery(system_id, remaining)
+
+    def fail_motor(self, system_id: int) -> None:
+        """A motor fails: the vehicle falls, reporting HEARTBEAT EMERGENCY, motor outputs unhealthy
+        and an EMERGENCY status text."""
+        self.control.fail_motor(system_id)
 
 
 def start_sim(drones: int, speed: float) -> Sim:
@@ -116,6 +121,10 @@ class Px4Sim:
         """PX4's simulated battery drains while armed down to SIM_BAT_MIN_PCT: a 1 s drain to the
         floor sets the state of charge (PX4 then reports it through its voltage-based estimate)."""
         self.fleet.set_params(system_id - 1, {"SIM_BAT_DRAIN": 1.0, "SIM_BAT_MIN_PCT": round(remaining * 100.0, 2)})
+
+    def fail_motor(self, system_id: int) -> None:
+        """PX4's own failure injection: motor 1 off (`failure motor off -i 1`, SYS_FAILURE_EN=1)."""
+        self.fleet.shell(system_id - 1, "failure", "motor", "off", "-i", "1")
 
     def stop(self) -> None:
         self.fleet.stop()
