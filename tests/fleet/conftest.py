@@ -43,7 +43,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="module")
 def sim(request: pytest.FixtureRequest) -> Sim | Px4Sim:
     """`SIM_DRONES` vehicles at `SIM_SPEED` (module attributes) in one simulator process, or as
-    many PX4 SITL instances."""
+    many PX4 SITL instances (with the module's `PX4_PARAMS` at boot besides the harness's own)."""
     drones = getattr(request.module, "SIM_DRONES", 4)
     speed = getattr(request.module, "SIM_SPEED", 10.0)
     if getattr(request, "param", "sim") == "px4":
@@ -51,7 +51,8 @@ def sim(request: pytest.FixtureRequest) -> Sim | Px4Sim:
             build = find_px4_build()
         except Px4Unavailable as exc:
             pytest.skip(f"PX4 SITL not available: {exc}")
-        px4 = start_px4(drones, getattr(request.module, "PX4_SPEED", PX4_DEFAULT_SPEED), speed, build)
+        px4 = start_px4(drones, getattr(request.module, "PX4_SPEED", PX4_DEFAULT_SPEED), speed, build,
+                        getattr(request.module, "PX4_PARAMS", None))
         yield px4
         px4.stop()
         return

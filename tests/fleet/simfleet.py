@@ -123,8 +123,14 @@ class Px4Sim:
         self.fleet.set_params(system_id - 1, {"SIM_BAT_DRAIN": 1.0, "SIM_BAT_MIN_PCT": round(remaining * 100.0, 2)})
 
     def fail_motor(self, system_id: int) -> None:
-        """PX4's own failure injection: motor 1 off (`failure motor off -i 1`, SYS_FAILURE_EN=1)."""
+        """PX4's own failure injection, `failure motor off -i 1` (SYS_FAILURE_EN=1), only rewrites
+        the ESC reports (esc_status), which SIH does not publish: the motor keeps turning. So the
+        vehicle's failure detector is made to trip as it would on the upset a lost motor causes:
+        FD_FAIL_R/P lowered to 1 degree, its attitude failure fires and, with CBRK_FLIGHTTERM=0
+        (PX4_FAULT_PARAMS, at boot), PX4 terminates the flight: motors off, HEARTBEAT
+        FLIGHT_TERMINATION, the vehicle falls."""
         self.fleet.shell(system_id - 1, "failure", "motor", "off", "-i", "1")
+        self.fleet.set_params(system_id - 1, {"FD_FAIL_R": 1, "FD_FAIL_P": 1})
 
     def stop(self) -> None:
         self.fleet.stop()
@@ -142,8 +148,13 @@ class Px4Sim:
 PX4_TEST_PARAMS = {"COM_FAIL_ACT_T": 0.0, "BAT1_V_LOAD_DROP": 0.0}
 
 
-def start_px4(drones: int, speed: float, reference_speed: float, build: Path) -> Px4Sim:
-    fleet = Px4Fleet(build, drones, speed_factor=speed, tap=True, params=PX4_TEST_PARAMS)
+# For the fault tests: failure injection allowed, and flight termination on a critical failure.
+PX4_FAULT_PARAMS = {"SYS_FAILURE_EN": 1, "CBRK_FLIGHTTERM": 0}
+
+
+def start_px4(drones: int, speed: float, reference_speed: float, build: Path,
+              params: dict[str, float | int] | None = None) -> Px4Sim:
+    fleet = Px4Fleet(build, drones, speed_factor=speed, tap=True, params={**PX4_TEST_PARAMS, **(params or {})})
     fleet.start()
     # Ready once each vehicle knows its home and passes its pre-arm checks for a few seconds
     # running (the estimator settles a while after boot).
