@@ -60,7 +60,7 @@ class AlertSettings(BaseModel):
     # Event types (prefixes) that open an alert case for the duty officers.
     types: list[str] = Field(default_factory=lambda: [
         "skypatrol.alert.", "skypatrol.airspace.plan_revoked.", "skypatrol.airspace.nonconformance.",
-        "skypatrol.drone.failsafe."])
+        "skypatrol.drone.failsafe.", "skypatrol.drone.fault."])
 
 
 class WebhookSettings(BaseModel):
