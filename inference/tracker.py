@@ -42,6 +42,9 @@ class TrackerConfig:
     # A detection this many times longer or shorter on the ground than a track's things is not its thing
     # (a truck passing a parked car, or a cone taken for a car, does not join that track).
     max_length_ratio: float = 3.0
+    # An unmatched detection this close to a thing tracked in the same frame (or within half its length)
+    # is a second box on that thing and starts no track.
+    absorb_m: float = 2.5
 
 
 @dataclass(slots=True)
@@ -140,8 +143,17 @@ class GroundTracker:
         matches_low, _, _ = self._associate(recent, low)
         for tr, d in matches_low:
             self._apply(tr, d, t)
+        hosts = [tr for tr in self.tracks if tr.seen_last_update and tr.last is not None]
         for d in high_left:
-            if d.score >= cfg.new_track_score:
+            host = self._host(hosts, d)
+            if host is not None:
+                # A second box on a thing already tracked this frame (a truck's cab, half a long truck,
+                # its load under another label) is more evidence of that thing, not a new one.
+                if d.label not in CLASS_VOTE.static_labels:
+                    host.labels[d.label] += 1
+                    host.votes[d.label] += d.score
+                    host.loads += d.load is not None
+            elif d.score >= cfg.new_track_score:
                 self._birth(d, t)
         ended = []
         alive = []
@@ -210,6 +222,18 @@ class GroundTracker:
                 used_d.add(j)
         return (matches, [tr for i, tr in enumerate(tracks) if i not in used_t],
                 [d for j, d in enumerate(dets) if j not in used_d])
+
+    def _host(self, hosts: list[Track], d: GeoDetection) -> Track | None:
+        """The track seen this frame whose thing `d` lies on: within half that thing's length (at least
+        `absorb_m`) of where the track took its detection."""
+        best, best_dist = None, math.inf
+        for tr in hosts:
+            assert tr.last is not None
+            reach = max(self.config.absorb_m, 0.5 * tr.last.length_m if math.isfinite(tr.last.length_m) else 0.0)
+            dist = math.hypot(d.east_m - tr.last.east_m, d.north_m - tr.last.north_m)
+            if dist <= reach and dist < best_dist:
+                best, best_dist = tr, dist
+        return best
 
     def _apply(self, tr: Track, d: GeoDetection, t: float) -> None:
         tr.update(np.array([d.east_m, d.north_m]), self._meas_sigma(d))

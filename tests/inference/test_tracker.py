@@ -167,3 +167,21 @@ def test_machinery_or_earth_driving_at_road_speed_is_a_truck() -> None:
     assert run("excavation", 0.5) == "excavation"
     assert run("excavation", 9.0, length=4.5) == "truck"  # too short for a loaded bed
     assert run("excavator", 9.0, frames=8) == "excavator"  # not yet seen long enough to tell
+
+
+def test_a_second_box_on_a_tracked_truck_starts_no_track() -> None:
+    """The model boxes a truck's cab as a car, 4 m ahead of the bed it boxes as a truck, in every frame
+    after the truck is tracked: one track, which keeps the extra box as evidence."""
+    tracker = GroundTracker()
+    for k in range(40):
+        t = k * DT
+        e = 9.0 * t
+        dets = [GeoDetection(Detection((0, 0, 1, 1), "muck_truck", 0.9), "muck_truck", 0.9, t, k, 30.0, 121.0,
+                             e, 0.0, 1.0, 9.0, 2.5)]
+        if k >= 5:
+            dets.append(GeoDetection(Detection((0, 0, 1, 1), "car", 0.8), "car", 0.8, t, k, 30.0, 121.0,
+                                     e + 4.0, 0.0, 1.0, 2.4, 2.3))
+        tracker.update(t, dets)
+    tracks = tracker.flush()
+    assert len(tracks) == 1 and tracks[0].label == "muck_truck"
+    assert tracks[0].labels["car"] == 35 and len(tracks[0].points) == 40
