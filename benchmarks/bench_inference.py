@@ -157,7 +157,7 @@ def bench_held_out() -> list[dict[str, Any]]:
 
     if not own_model_available():
         return []
-    flights = held_out_flights(6, frames=50, width=1280, height=720)
+    flights = held_out_flights(12, frames=50, width=1280, height=720)
     r = evaluate(flights)
     # The same flights through the same pipeline on the true vehicle boxes: what a perfect vehicle
     # detector would score, so that the rows tell detector errors from tracking and rule errors.
