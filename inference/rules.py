@@ -2,12 +2,13 @@
 metric size (what a blob or a box measures on the ground, from the ground resolution).
 
 - orange blobs: up to 1.2 m -> traffic cone; long and thin (1.2-4.5 m, <= 1 m wide) -> barrier;
+  measured with the stretch a standing thing's height adds along an oblique line of sight taken off;
 - earth-coloured blobs: a load bed of 4-9.5 m x 1.6-3.4 m -> muck truck (the loaded bed of a
   heavy truck of 7-12 m); >= 20 m2 -> excavation / bare soil;
 - yellow blobs: 3-12 m and >= 1.5 m wide -> excavator / construction machinery;
 - model boxes: a `muck_truck` must have heavy-truck length (6.5-16 m: the 7-12 m of the trade, and
-  an upright image box of a truck seen diagonally measures more), else it is a `truck`; a `truck` of that length with an earth-coloured
-  load visible is a `muck_truck`.
+  an upright image box of a truck seen diagonally measures more), else it is a `truck`; a `truck` of
+  that length with an earth-coloured load visible is a `muck_truck`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ LOAD_TOP_HEIGHT_M = 2.8
 @dataclass(frozen=True, slots=True)
 class SizeRules:
     cone_max_m: float = 1.2
+    cone_height_m: float = 0.7  # a road cone's height (its footprint stretches by this in oblique views)
+    barrier_height_m: float = 0.9
     barrier_length_m: tuple[float, float] = (1.2, 4.5)
     barrier_max_width_m: float = 1.0
     load_length_m: tuple[float, float] = (4.0, 9.5)
@@ -73,17 +76,47 @@ def place_detections(georef: Georeferencer, pose: Pose, detections: list[Detecti
     lift = np.concatenate([heights, np.repeat(heights, 4)])
     g = georef.locate(pose, pts, lift)
     ce, cn = g.east_m[n:].reshape(n, 4), g.north_m[n:].reshape(n, 4)
+    cam_e, cam_n = georef.frame.geodetic2en(np.array([pose.lat_deg]), np.array([pose.lon_deg]))
+    cam_e, cam_n = float(np.asarray(cam_e)[0]), float(np.asarray(cam_n)[0])
     out = []
     for i, (d, label) in enumerate(zip(detections, labels, strict=True)):
         if not math.isfinite(g.lat_deg[i]):
             continue
         length, width = _rect_sides(ce[i], cn[i])
+        cot, cos_long, cos_short = _sight(ce[i], cn[i], float(g.east_m[i]) - cam_e, float(g.north_m[i]) - cam_n,
+                                          float(g.range_m[i]))
         out.append(GeoDetection(detection=d, label=label, score=d.score, t=t, frame_index=frame_index,
                                 lat_deg=float(g.lat_deg[i]), lon_deg=float(g.lon_deg[i]),
                                 east_m=float(g.east_m[i]), north_m=float(g.north_m[i]),
                                 sigma_m=float(g.sigma_m[i]), length_m=length, width_m=width,
-                                range_m=float(g.range_m[i])))
+                                range_m=float(g.range_m[i]), view_cot=cot, sight_cos_long=cos_long,
+                                sight_cos_short=cos_short))
     return out
+
+
+def _sight(e: NDArray[np.float64], n: NDArray[np.float64], de: float, dn: float,
+           range_m: float) -> tuple[float, float, float]:
+    """For a ground quadrilateral seen along the horizontal direction `de, dn` (camera -> thing) at
+    slant range `range_m`: the cotangent of the sight's elevation, and |cos| of the angle between the
+    sight and the long side, then the short side (NaN where unknown). From the sight itself, so right
+    over terrain too."""
+    dist = math.hypot(de, dn)
+    height = math.sqrt(max(range_m * range_m - dist * dist, 0.0)) if math.isfinite(range_m) else math.nan
+    if not (np.isfinite(e).all() and np.isfinite(n).all()) or not math.isfinite(height) or height <= 0:
+        return math.nan, math.nan, math.nan
+    if dist < 1e-6:  # straight down: no stretch
+        return 0.0, 0.0, 0.0
+    u = np.array([de, dn]) / dist
+    s0 = np.array([e[1] - e[0], n[1] - n[0]])
+    s1 = np.array([e[2] - e[1], n[2] - n[1]])
+    n0, n1 = float(np.hypot(*s0)), float(np.hypot(*s1))
+    if n0 < 1e-9 or n1 < 1e-9:
+        return dist / height, 0.0, 0.0
+    c0, c1 = abs(float(u @ s0)) / n0, abs(float(u @ s1)) / n1
+    length, _ = _rect_sides(e, n)
+    # Sides 0 and 2 are one pair, 1 and 3 the other (`_rect_sides`): the long side is the longer pair.
+    long_is_0 = math.isclose(length, (n0 + float(np.hypot(e[3] - e[2], n[3] - n[2]))) / 2.0)
+    return dist / height, (c0 if long_is_0 else c1), (c1 if long_is_0 else c0)
 
 
 def _rect_sides(e: NDArray[np.float64], n: NDArray[np.float64]) -> tuple[float, float]:
@@ -101,9 +134,13 @@ def settle_label(gd: GeoDetection, image: NDArray[np.uint8] | None, rules: SizeR
     if math.isnan(L):
         return gd.label
     if d.cue == "orange":
-        if L <= rules.cone_max_m:
+        # Seen obliquely a standing thing's footprint stretches along the sight by its height times the
+        # sight's cotangent: size a cone and a barrier with that stretch taken off.
+        cone_l, _ = _unstretched(gd, rules.cone_height_m, L, W)
+        if cone_l <= rules.cone_max_m:
             return "traffic_cone"
-        if rules.barrier_length_m[0] < L <= rules.barrier_length_m[1] and W <= rules.barrier_max_width_m:
+        bar_l, bar_w = _unstretched(gd, rules.barrier_height_m, L, W)
+        if rules.barrier_length_m[0] < bar_l <= rules.barrier_length_m[1] and bar_w <= rules.barrier_max_width_m:
             return "barrier"
         return None
     if d.cue == "earth":
@@ -123,6 +160,18 @@ def settle_label(gd: GeoDetection, image: NDArray[np.uint8] | None, rules: SizeR
     if gd.label == "truck" and heavy and load_on(gd, image, rules) is not None:
         return "muck_truck"
     return gd.label
+
+
+def _unstretched(gd: GeoDetection, height_m: float, length: float, width: float) -> tuple[float, float]:
+    """Long and short side of the footprint with the height stretch along the sight taken off each
+    side in proportion to how much of the sight runs along it (the measured sides where the sight is
+    unknown)."""
+    if not (math.isfinite(gd.view_cot) and math.isfinite(gd.sight_cos_long) and math.isfinite(gd.sight_cos_short)):
+        return length, width
+    stretch = height_m * gd.view_cot
+    a = max(length - stretch * gd.sight_cos_long, 0.0)
+    b = max(width - stretch * gd.sight_cos_short, 0.0)
+    return max(a, b), min(a, b)
 
 
 def load_on(gd: GeoDetection, image: NDArray[np.uint8] | None, rules: SizeRules = SizeRules()) -> str | None:

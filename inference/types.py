@@ -94,3 +94,9 @@ class GeoDetection:
     width_m: float = float("nan")
     range_m: float = float("nan")  # slant range camera -> ground point
     load: str | None = None  # a load seen on a heavy vehicle: "earth" (uncovered) or "tarp" (covered)
+    # The cotangent of the line of sight's elevation (a standing thing of height H seen obliquely
+    # stretches H * view_cot along the sight), and how much of that falls along the footprint's long
+    # and short sides (|cos| of the angle between each side and the sight).
+    view_cot: float = float("nan")
+    sight_cos_long: float = float("nan")
+    sight_cos_short: float = float("nan")

@@ -103,11 +103,12 @@ def site_polygon(out_dir: Path) -> shapely.Polygon:
     return shapely.Polygon(np.column_stack([e, n]))
 
 
-def truth_polygon() -> shapely.Polygon:
+def truth_polygon(east_barrier: bool = True) -> shapely.Polygon:
     """Site s1 as the aggregator draws it from exact positions: the hull of the centres of the objects
-    in view (its cones, the excavator, the excavation; the barriers lie on the frame's edge), grown by
-    the 3 m margin."""
-    pts = [(o.east_m, o.north_m) for o in WORLD.objects if o.site_id == "s1" and o.kind != "barrier"]
+    seen whole (its cones, the excavator, the excavation and, in the recorded flight, the east barrier;
+    the two west barriers lie on the frame's edge), grown by the 3 m margin."""
+    pts = [(o.east_m, o.north_m) for o in WORLD.objects
+           if o.site_id == "s1" and (o.kind != "barrier" or (east_barrier and o.id == "s1-barrier-3"))]
     dig = next(a for a in WORLD.areas if a.kind == "excavation")
     pts.append(tuple(dig.polygon.mean(axis=0)))
     return shapely.MultiPoint(pts).convex_hull.buffer(3.0, quad_segs=4)
@@ -125,16 +126,25 @@ def test_dem_puts_the_site_on_raised_ground_and_flat_ground_is_off_by_the_height
 
     truth = truth_polygon()
     on_dem, on_flat = site_polygon(tmp_path / "dem"), site_polygon(tmp_path / "flat")
+    # Seen 50 degrees down, the cones' footprints stretch along the sight by their height: sized with
+    # that taken off they are the site's 14 cones, not barriers.
+    events = [json.loads(line) for line in (tmp_path / "dem" / "events.jsonl").read_text().splitlines()]
+    site = next(e["data"] for e in events if e["type"] == "skypatrol.detection.road_works.v1")
+    assert site["objects"]["traffic_cone"] == 14 and site["objects"].get("barrier", 0) <= 1, site["objects"]
     # With the DEM: where the site is (centroid and outline within a couple of metres).
     assert on_dem.centroid.distance(truth.centroid) < 1.5, (on_dem.centroid, truth.centroid)
     assert on_dem.hausdorff_distance(truth) < 2.0, on_dem.hausdorff_distance(truth)
     # Flat ground at home's height: a ray meets it (50 + 20) / 50 as far from the drone, so the
-    # site's centre moves away from the drone by that ratio, ~18 m here.
+    # site's centre moves away from the drone by that ratio, ~18 m here. (Sized on the wrong ground,
+    # most cones fail the size rules there, so the flat site is drawn from fewer objects: the ratio
+    # holds to a few per cent, the direction to a few degrees.)
     drone = np.array(DRONE_EN)
-    c_dem = np.array(on_dem.centroid.coords[0])
-    expected = drone + (HEIGHT_M + RAISE_M) / HEIGHT_M * (c_dem - drone)
-    c_flat = np.array(on_flat.centroid.coords[0])
-    assert np.hypot(*(c_flat - expected)) < 1.5, (c_flat, expected)
+    c_dem = np.array(on_dem.centroid.coords[0]) - drone
+    c_flat = np.array(on_flat.centroid.coords[0]) - drone
+    ratio = float(np.hypot(*c_flat) / np.hypot(*c_dem))
+    assert ratio == pytest.approx((HEIGHT_M + RAISE_M) / HEIGHT_M, abs=0.1), (c_flat, c_dem)
+    bearing = np.degrees(np.arctan2(c_flat[0], c_flat[1]) - np.arctan2(c_dem[0], c_dem[1]))
+    assert abs(bearing) < 3.0, bearing
     assert on_flat.centroid.distance(truth.centroid) > 15.0
 
 
@@ -229,7 +239,9 @@ def test_edge_takes_the_dem(flight: dict[str, Path], tmp_path: Path) -> None:
     assert len(sites) == 1
     ring = np.array(sites[0]["geometry"]["coordinates"][0])
     e, n = WORLD.frame.geodetic2en(ring[:, 1], ring[:, 0])
-    assert shapely.Polygon(np.column_stack([e, n])).centroid.distance(truth_polygon().centroid) < 2.0
+    # The edge worker's frames never show the east barrier whole.
+    truth = truth_polygon(east_barrier=False)
+    assert shapely.Polygon(np.column_stack([e, n])).centroid.distance(truth.centroid) < 2.0
 
 
 async def test_live_flight_inspector_places_the_site_on_the_dem(flight: dict[str, Path]) -> None:
