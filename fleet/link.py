@@ -6,8 +6,9 @@ lost) comes from how fresh the telemetry is, not from MAVSDK's heartbeat timeout
 
 A vehicle emergency puts the drone in `fault`, as a ground station would see it: HEARTBEAT
 system_status EMERGENCY or FLIGHT_TERMINATION, motor outputs present and enabled but unhealthy in
-SYS_STATUS (both for as long as the vehicle says so), or an EMERGENCY status text (until the
-vehicle is disarmed on the ground). CRITICAL is only a warning: PX4 reports it during any failsafe.
+SYS_STATUS (both for as long as the vehicle says so). CRITICAL is only a warning: PX4 reports it
+during any failsafe; so is a status text of EMERGENCY severity: PX4 says "Low battery level" that
+way, which the platform's own battery reserve answers.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class TelemetrySnapshot:
     updated_at: datetime | None = None
     system_status: SystemStatus = SystemStatus.UNINIT
     motor_outputs_ok: bool = True
-    emergency_text: str | None = None  # the last EMERGENCY status text, until disarmed on the ground
+    emergency_text: str | None = None  # the last EMERGENCY status text (warned once), until disarmed on the ground
 
     @property
     def fault(self) -> str | None:
@@ -82,8 +83,6 @@ class TelemetrySnapshot:
             why.append(f"vehicle status {self.system_status.value}")
         if not self.motor_outputs_ok:
             why.append("motor outputs unhealthy")
-        if self.emergency_text:
-            why.append(f"vehicle says {self.emergency_text!r}")
         return "; ".join(why) or None
 
     def to_json(self) -> dict[str, Any]:
@@ -318,9 +317,10 @@ class DroneLink:
             await self._clear_emergency_text_on_ground()
 
     async def _clear_emergency_text_on_ground(self) -> None:
-        """An EMERGENCY status text holds until the vehicle is disarmed on the ground."""
+        """The last EMERGENCY status text is remembered (one warning per text) until the vehicle is
+        disarmed on the ground."""
         if self.tel.emergency_text and not self.tel.armed and not self.tel.in_air:
-            await self._set_fault_source(lambda t: setattr(t, "emergency_text", None), "disarmed on the ground")
+            self.tel.emergency_text = None
 
     async def _on_system_status(self, status: SystemStatus) -> None:
         old = self.tel.system_status
@@ -336,8 +336,11 @@ class DroneLink:
                                      "motor outputs " + ("healthy" if ok else "unhealthy"))
 
     async def _on_status_text(self, t: StatusText) -> None:
-        if t.severity == "emergency":
-            await self._set_fault_source(lambda tel: setattr(tel, "emergency_text", t.text), f"vehicle says {t.text!r}")
+        if t.severity == "emergency" and t.text != self.tel.emergency_text:
+            self.tel.emergency_text = t.text
+            await self.manager.emit("skypatrol.drone.warning.v1",
+                                    {"drone_id": self.id, "reason": "vehicle_emergency_text", "detail": t.text,
+                                     **self._situation()}, self.id)
 
     async def _set_fault_source(self, change: Callable[[TelemetrySnapshot], None], reason: str) -> None:
         """Apply one change to what the vehicle reports about an emergency; a fault that begins is
