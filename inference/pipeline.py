@@ -23,7 +23,7 @@ from inference.detectors import Detector
 from inference.georef import Georeferencer, PoseNoise, TerrainProvider
 from inference.rules import SizeRules, apply_size_rules, place_detections
 from inference.telemetry import PoseTrack
-from inference.tracker import GroundTracker, Track, TrackerConfig
+from inference.tracker import CLASS_VOTE, GroundTracker, Track, TrackerConfig
 from inference.types import VEHICLE_LABELS, Frame, GeoDetection, Pose
 
 
@@ -124,7 +124,7 @@ class Pipeline:
         vehicles = [g for g in placed if g.label in VEHICLE_LABELS]
         # Machinery or earth of a truck's size is tracked too: the detector takes some trucks for them,
         # and only motion tells (see `ClassVote`); what a moving track took is not a site's.
-        movable = [g for g in placed if g.label in MOVABLE_LABELS and _truck_sized(g)]
+        movable = [g for g in placed if g.label in CLASS_VOTE.static_labels and _truck_sized(g)]
         ended = self.tracker.update(t, vehicles + movable)
         moving = {id(tr.last) for tr in self.tracker.tracks
                   if tr.seen_last_update and tr.last is not None and tr.label in VEHICLE_LABELS}
@@ -175,9 +175,6 @@ def _best_first(tracks: list[Track]) -> list[Track]:
     """Tracks ending together, the best supported first: of two that are one vehicle, the aggregator
     reports the first."""
     return sorted(tracks, key=lambda tr: -len(tr.points))
-
-
-MOVABLE_LABELS = frozenset({"excavator", "excavation"})
 
 
 def _truck_sized(g: GeoDetection) -> bool:
