@@ -124,13 +124,15 @@ class Pipeline:
         vehicles = [g for g in placed if g.label in VEHICLE_LABELS]
         # Machinery or earth of a truck's size is tracked too: the detector takes some trucks for them,
         # and only motion tells (see `ClassVote`); what a moving track took is not a site's.
-        movable = [g for g in placed if g.label in CLASS_VOTE.static_labels and _truck_sized(g)]
+        # A static object cut by the frame edge is seen whole in other frames: its truncated
+        # outline would bias its position and size (and, from frame to frame, fake a motion), so only
+        # whole views are aggregated or tracked for motion.
+        h, w = frame.image.shape[:2]
+        movable = [g for g in placed if g.label in CLASS_VOTE.static_labels and _truck_sized(g)
+                   and not _touches_edge(g.detection.box, w, h)]
         ended = self.tracker.update(t, vehicles + movable)
         moving = {id(tr.last) for tr in self.tracker.tracks
                   if tr.seen_last_update and tr.last is not None and tr.label in VEHICLE_LABELS}
-        # A static object cut by the frame edge is seen whole in other frames: its truncated
-        # outline would bias its position and size, so only whole views are aggregated.
-        h, w = frame.image.shape[:2]
         static = [g for g in placed if g.label not in VEHICLE_LABELS and id(g) not in moving
                   and not _touches_edge(g.detection.box, w, h)]
         self.aggregator.observe_static(static, frame.image)
