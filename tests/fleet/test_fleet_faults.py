@@ -52,7 +52,12 @@ async def test_motor_failure_mid_mission_faults_the_drone_and_the_run_records_it
         s.add(Mission(id="run-fault", plan_id=plan_id, state="scheduled"))
     dispatcher = Dispatcher(db, rec, manager, LocalAuthority(), DispatchSettings(report_interval_s=0.5))
     dispatcher.submit("run-fault")
-    await wait_until(lambda: sim.state(1)["distance_home_m"] > 60, sim.wall(60), "60 m out")
+    try:
+        await wait_until(lambda: sim.state(1)["distance_home_m"] > 60, sim.wall(60), "60 m out")
+    except AssertionError:
+        run = _run(db, "run-fault")
+        raise AssertionError(f"not 60 m out: run {run.state} {run.reason}; drone {manager.state('f1')}; "
+                             f"{_kinds(rec, 'run-fault')}") from None
     assert manager.state("f1") == S.AIRBORNE and not rec.of("drone.fault", "f1")
 
     sim.fail_motor(1)
