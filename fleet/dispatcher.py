@@ -362,8 +362,9 @@ class Dispatcher:
         return intent.id
 
     async def _wait_for_candidates(self, plan: MissionPlan, tried: set[str]) -> list[str]:
-        """Drones free for this run; while some are still connecting (no state or battery yet),
-        wait up to `assign_wait_s` for one rather than failing a run that is due now."""
+        """Drones free for this run; while some are still connecting (no state or battery yet) or
+        settling (idle, health checks not yet passing: GPS fix, position estimate, home), wait up
+        to `assign_wait_s` for one rather than failing a run that is due now."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.assign_wait_s
         while True:
@@ -377,7 +378,8 @@ class Dispatcher:
     @staticmethod
     def _still_connecting(link: Any) -> bool:
         snap = link.snapshot()
-        return not snap["connected"] or link.sm.state is S.OFFLINE or snap["battery_remaining"] is None
+        return (not snap["connected"] or link.sm.state is S.OFFLINE or snap["battery_remaining"] is None
+                or (link.sm.state is S.IDLE and snap["health_ok"] is not True))
 
     def _battery_needed(self, plan: MissionPlan) -> float:
         minutes = (route_length_m(plan) / self.settings.cruise_m_s) / 60.0 + 2.0

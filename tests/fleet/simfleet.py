@@ -234,3 +234,18 @@ async def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str,
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
         await asyncio.sleep(poll_s)
+
+
+def run_row(db: Any, run_id: str) -> Any:
+    """The run's row (`core.models.Mission`) as stored now."""
+    from core.models import Mission
+
+    with db.session() as s:
+        return s.get(Mission, run_id)
+
+
+def run_kinds(rec: Any, run_id: str) -> list[str]:
+    """The run's lifecycle events in order (`planning`, `approved`, ..., progress left out)."""
+    return [e.type.split(".")[2] for e in rec.events if e.subject == run_id and e.type.startswith("skypatrol.mission.")
+            and not e.type.endswith("progress.v1")]
+

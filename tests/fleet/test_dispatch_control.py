@@ -13,14 +13,14 @@ from core.models import Event as EventRow
 from core.models import Mission
 from core.models import Plan as PlanRow
 from core.settings import WeatherLimits, WeatherSettings
-from fleet.dispatcher import Dispatcher, resume_plan
+from fleet.dispatcher import Dispatcher, DispatchSettings, resume_plan
 from fleet.state import DroneState
 from missions.formats.qgc_plan import plan_document
 from missions.items import MavCmd, MissionItem, MissionPlan
 
-from .simfleet import Plan, wait_until
+from .simfleet import Plan, run_kinds, run_row, wait_until
 
-SIM_DRONES = 2
+SIM_DRONES = 3
 SIM_SPEED = 10.0
 
 
@@ -35,16 +35,6 @@ async def _fleet(sim, make_fleet, drone: str, vehicle: int):  # type: ignore[no-
     return manager, rec, plan_id
 
 
-def _run(db, run_id: str) -> Mission:  # type: ignore[no-untyped-def]
-    with db.session() as s:
-        return s.get(Mission, run_id)
-
-
-def _kinds(rec, run_id: str) -> list[str]:  # type: ignore[no-untyped-def]
-    return [e.type.split(".")[2] for e in rec.events if e.subject == run_id and e.type.startswith("skypatrol.mission.")
-            and not e.type.endswith("progress.v1")]
-
-
 async def test_weather_abort_and_postpone_then_fly(sim, make_fleet) -> None:  # type: ignore[no-untyped-def]
     manager, rec, plan_id = await _fleet(sim, make_fleet, "w1", 1)
     db = manager.db
@@ -55,14 +45,14 @@ async def test_weather_abort_and_postpone_then_fly(sim, make_fleet) -> None:  # 
         s.add(Mission(id="run-wait", plan_id=plan_id, state="scheduled", doc={"weather_policy": "postpone"}))
     dispatcher.submit("run-abort")
     await dispatcher.wait("run-abort")
-    run = _run(db, "run-abort")
+    run = run_row(db, "run-abort")
     assert run.state == "aborted" and run.reason == "weather: wind 14.0 m/s above 10.0"
     dispatcher.submit("run-wait")
-    await wait_until(lambda: "postponed" in _kinds(rec, "run-wait"), 10, "postponed")
+    await wait_until(lambda: "postponed" in run_kinds(rec, "run-wait"), 10, "postponed")
     assert manager.state("w1") == DroneState.IDLE  # nothing took off in the storm
     stormy.wind_m_s = 4.0  # the wind drops
     await asyncio.wait_for(dispatcher.wait("run-wait"), 60)
-    assert _run(db, "run-wait").state == "completed", _run(db, "run-wait").reason
+    assert run_row(db, "run-wait").state == "completed", run_row(db, "run-wait").reason
     await dispatcher.stop()
 
 
@@ -73,13 +63,44 @@ async def test_a_run_waits_for_a_pilots_approval(sim, make_fleet) -> None:  # ty
     with db.session() as s:
         s.add(Mission(id="run-approve", plan_id=plan_id, state="scheduled", doc={"requires_approval": True}))
     dispatcher.submit("run-approve")
-    await wait_until(lambda: "awaiting_approval" in _kinds(rec, "run-approve"), 10, "awaiting approval")
+    await wait_until(lambda: "awaiting_approval" in run_kinds(rec, "run-approve"), 10, "awaiting approval")
     await asyncio.sleep(1.0)
-    assert _run(db, "run-approve").state == "scheduled" and manager.state("a1") == DroneState.IDLE
+    assert run_row(db, "run-approve").state == "scheduled" and manager.state("a1") == DroneState.IDLE
     await dispatcher.approve("run-approve", "duty-officer")
     await asyncio.wait_for(dispatcher.wait("run-approve"), 60)
-    run = _run(db, "run-approve")
+    run = run_row(db, "run-approve")
     assert run.state == "completed" and run.doc["approved_by"] == "duty-officer"
+    await dispatcher.stop()
+
+
+async def test_a_run_waits_for_a_drone_whose_health_checks_are_settling(sim, make_fleet) -> None:  # type: ignore[no-untyped-def]
+    """A drone connected and idle but not yet passing its checks (no GPS fix yet) is waited for up to
+    `assign_wait_s`, so a run due just after the drone connects flies; one that never settles fails
+    naming the checks."""
+    manager, rec, plan_id = await _fleet(sim, make_fleet, "h1", 3)
+    db = manager.db
+    link = manager.links["h1"]
+    await wait_until(lambda: link.snapshot()["health_ok"] is True, 10, "health ok")
+    sim.control.set_gps(3, False)
+    await wait_until(lambda: link.snapshot()["health_ok"] is False, 10, "health failing without GPS")
+    with db.session() as s:
+        s.add(Mission(id="run-never", plan_id=plan_id, state="scheduled"))
+        s.add(Mission(id="run-settle", plan_id=plan_id, state="scheduled"))
+    impatient = Dispatcher(db, rec, manager, LocalAuthority(), DispatchSettings(assign_wait_s=1.0))
+    impatient.submit("run-never")
+    await asyncio.wait_for(impatient.wait("run-never"), 20)
+    never = run_row(db, "run-never")
+    assert never.state == "failed" and never.reason == "no drone available: h1: health checks failing", never.reason
+    await impatient.stop()
+
+    dispatcher = Dispatcher(db, rec, manager, LocalAuthority(), DispatchSettings(assign_wait_s=30.0))
+    dispatcher.submit("run-settle")
+    await asyncio.sleep(2.0)
+    assert run_row(db, "run-settle").state not in ("failed", "aborted") and manager.state("h1") == DroneState.IDLE
+    sim.control.set_gps(3, True)  # the fix comes
+    await asyncio.wait_for(dispatcher.wait("run-settle"), 60)
+    run = run_row(db, "run-settle")
+    assert run.state == "completed", run.reason
     await dispatcher.stop()
 
 
@@ -121,7 +142,7 @@ async def test_refly_starts_from_the_last_reached_waypoint(tmp_path) -> None:  #
     dispatcher = Dispatcher(db, bus, manager, LocalAuthority())
     new_id = await dispatcher.refly("run-x", "pilot-li")
     await dispatcher.wait(new_id)
-    new = _run(db, new_id)
+    new = run_row(db, new_id)
     assert new.doc["resume_from"] == 2 and new.doc["refly_of"] == "run-x"
     assert new.state == "failed" and "no drone available" in new.reason
     await dispatcher.stop()

@@ -18,7 +18,7 @@ from fleet.dispatcher import Dispatcher, DispatchSettings
 from fleet.state import DroneState
 from missions.formats.qgc_plan import plan_document
 
-from .simfleet import PX4_FAULT_PARAMS, Plan, wait_until
+from .simfleet import PX4_FAULT_PARAMS, Plan, run_kinds, run_row, wait_until
 
 BACKENDS = ("sim", "px4")
 SIM_DRONES = 1
@@ -26,16 +26,6 @@ SIM_SPEED = 10.0
 S = DroneState
 PX4_PARAMS = PX4_FAULT_PARAMS
 FAULT_WITHIN_S = 5.0  # wall seconds from the failure to the event (HEARTBEAT 1 Hz, SYS_STATUS 1-2 Hz)
-
-
-def _run(db, run_id: str) -> Mission:  # type: ignore[no-untyped-def]
-    with db.session() as s:
-        return s.get(Mission, run_id)
-
-
-def _kinds(rec, run_id: str) -> list[str]:  # type: ignore[no-untyped-def]
-    return [e.type.split(".")[2] for e in rec.events if e.subject == run_id and e.type.startswith("skypatrol.mission.")
-            and not e.type.endswith("progress.v1")]
 
 
 async def test_motor_failure_mid_mission_faults_the_drone_and_the_run_records_it(sim, make_fleet) -> None:  # type: ignore[no-untyped-def]
@@ -55,9 +45,9 @@ async def test_motor_failure_mid_mission_faults_the_drone_and_the_run_records_it
     try:
         await wait_until(lambda: sim.state(1)["distance_home_m"] > 60, sim.wall(60), "60 m out")
     except AssertionError:
-        run = _run(db, "run-fault")
+        run = run_row(db, "run-fault")
         raise AssertionError(f"not 60 m out: run {run.state} {run.reason}; drone {manager.state('f1')}; "
-                             f"{_kinds(rec, 'run-fault')}") from None
+                             f"{run_kinds(rec, 'run-fault')}") from None
     assert manager.state("f1") == S.AIRBORNE and not rec.of("drone.fault", "f1")
 
     sim.fail_motor(1)
@@ -80,9 +70,9 @@ async def test_motor_failure_mid_mission_faults_the_drone_and_the_run_records_it
         await manager.arm_and_start("f1")
 
     # The run records it, and ends failed naming the fault once the vehicle is down.
-    await wait_until(lambda: "fault" in _kinds(rec, "run-fault"), 3, "the run's fault event")
+    await wait_until(lambda: "fault" in run_kinds(rec, "run-fault"), 3, "the run's fault event")
     await asyncio.wait_for(dispatcher.wait("run-fault"), sim.wall(60))
-    run = _run(db, "run-fault")
+    run = run_row(db, "run-fault")
     assert run.state == "failed" and run.reason.startswith("vehicle fault ("), run.reason
     assert len(run.doc["faults"]) == 1, run.doc["faults"]
     recorded = run.doc["faults"][0]
