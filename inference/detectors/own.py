@@ -38,12 +38,17 @@ def own_model_available() -> bool:
 
 
 def own_detector(conf_threshold: float = DEFAULT_CONF, iou_threshold: float = 0.45,
-                 threads: int | None = None) -> Detector:
-    """The own model alone (raises `BadInput` where the file is absent)."""
+                 threads: int | None = None, *, verify: bool = False) -> Detector:
+    """The own model alone (raises `BadInput` where the file is absent); `verify`: its vehicle and
+    machinery boxes settled by the crop classifier (`verifier.VerifiedDetector`) where that is shipped."""
+    from inference.detectors.verifier import VehicleClassifier, VerifiedDetector, verifier_available
     from inference.detectors.yolo_onnx import YoloOnnxDetector
 
-    return YoloOnnxDetector(OWN_MODEL, OWN_CLASSES, conf_threshold=conf_threshold, iou_threshold=iou_threshold,
-                            threads=threads)
+    model = YoloOnnxDetector(OWN_MODEL, OWN_CLASSES, conf_threshold=conf_threshold, iou_threshold=iou_threshold,
+                             threads=threads)
+    if verify and verifier_available():
+        return VerifiedDetector(model, VehicleClassifier(threads=threads))
+    return model
 
 
 def _iou(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -88,5 +93,5 @@ def default_detector(*, conf_threshold: float = DEFAULT_CONF, use_model: bool = 
     """The own model with colour cues when the model is shipped, else the colour cues alone;
     `threads` caps the model's CPU threads (None: onnxruntime's default, all cores)."""
     if use_model and own_model_available():
-        return ModelWithCues(own_detector(conf_threshold, threads=threads))
+        return ModelWithCues(own_detector(conf_threshold, threads=threads, verify=True))
     return ColourDetector()
