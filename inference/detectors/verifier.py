@@ -30,7 +30,7 @@ from inference.types import VEHICLE_LABELS, Detection
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 VERIFIER_MODEL = MODELS_DIR / "skypatrol-vehicle.onnx"
 VERIFIER_CLASSES = ("muck_truck", "truck", "car", "bus", "excavator", "none")
-CROP = 64  # pixels a side
+CROP = 48  # pixels a side
 CONTEXT = 1.3  # the crop's side over the box's longer side
 MIN_SIDE = 16.0  # pixels: a smaller box is cropped with this side (the object's surroundings fill it)
 CHECKED = VEHICLE_LABELS | {"excavator"}
@@ -41,18 +41,18 @@ def crop(image: NDArray[np.uint8], box: tuple[float, float, float, float], size:
     """The square patch around a box (its longer side x `context`, at least `MIN_SIDE`), resized to
     `size` x `size`; parts beyond the frame are the frame's edge pixels repeated."""
     x1, y1, x2, y2 = box
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
     side = max(x2 - x1, y2 - y1, MIN_SIDE / context) * context
-    s = size / side
-    # One affine warp: the patch centred on the box, scaled to `size` (area-averaged when shrinking).
-    m = np.array([[s, 0, size / 2 - s * cx], [0, s, size / 2 - s * cy]], dtype=np.float64)
-    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
-    if s < 0.5:  # shrink in two steps so small details are averaged, not aliased
-        k = max(1, int(1 / s / 2))
-        half = cv2.resize(image, None, fx=1 / k, fy=1 / k, interpolation=cv2.INTER_AREA)
-        m = np.array([[s * k, 0, size / 2 - s * cx], [0, s * k, size / 2 - s * cy]], dtype=np.float64)
-        return cv2.warpAffine(half, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return cv2.warpAffine(image, m, (size, size), flags=interp, borderMode=cv2.BORDER_REPLICATE)
+    n = max(1, round(side))
+    x0, y0 = round((x1 + x2 - n) / 2), round((y1 + y2 - n) / 2)
+    h, w = image.shape[:2]
+    # Only the patch is touched: cut what lies in the frame, repeat the edge pixels for the rest.
+    cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x0 + n, w), min(y0 + n, h)
+    if cx1 <= cx0 or cy1 <= cy0:
+        return np.zeros((size, size, 3), np.uint8)
+    patch = image[cy0:cy1, cx0:cx1]
+    if (cx0, cy0, cx1, cy1) != (x0, y0, x0 + n, y0 + n):
+        patch = cv2.copyMakeBorder(patch, cy0 - y0, y0 + n - cy1, cx0 - x0, x0 + n - cx1, cv2.BORDER_REPLICATE)
+    return cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA if n > size else cv2.INTER_LINEAR)
 
 
 def to_input(crops: NDArray[np.uint8]) -> NDArray[np.float32]:

@@ -48,7 +48,7 @@ def _iou_cover(det: NDArray[np.float64], truth: NDArray[np.float64]) -> tuple[ND
 
 def generate(out: Path, worlds: range, views: int, *, conf: float = 0.25) -> int:
     """Render `views` frames of each world seed, crop the detector's boxes and the true ones; one
-    `crops-<first seed>.npz` per 20 worlds (crops N x 64 x 64 x 3 BGR, labels N); returns the crop count."""
+    `crops-<first seed>.npz` per 20 worlds (crops N x CROP x CROP x 3 BGR, labels N); returns the crop count."""
     import cv2  # noqa: F401  (the renderer's)
 
     from inference.detectors.own import own_detector
@@ -121,7 +121,12 @@ def load(folders: list[Path]) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
                 ys.append(z["labels"].astype(np.int64))
     if not xs:
         raise SystemExit(f"no crops-*.npz in {', '.join(map(str, folders))}")
-    return np.concatenate(xs), np.concatenate(ys)
+    x = np.concatenate(xs)
+    if x.shape[1] != CROP:  # crops generated at another size
+        import cv2
+
+        x = np.stack([cv2.resize(c, (CROP, CROP), interpolation=cv2.INTER_AREA) for c in x])
+    return x, np.concatenate(ys)
 
 
 def _net():  # type: ignore[no-untyped-def]
@@ -130,11 +135,11 @@ def _net():  # type: ignore[no-untyped-def]
     def cbr(cin: int, cout: int, stride: int = 1) -> list[nn.Module]:
         return [nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
-    return nn.Sequential(*cbr(3, 16, 2), *cbr(16, 32), nn.MaxPool2d(2),  # 64 -> 16
-                         *cbr(32, 48), *cbr(48, 48), nn.MaxPool2d(2),  # -> 8
-                         *cbr(48, 64), *cbr(64, 64), nn.MaxPool2d(2),  # -> 4
-                         *cbr(64, 96), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2),
-                         nn.Linear(96, len(VERIFIER_CLASSES)))
+    return nn.Sequential(*cbr(3, 16, 2), *cbr(16, 24), nn.MaxPool2d(2),  # 48 -> 12
+                         *cbr(24, 32), *cbr(32, 32), nn.MaxPool2d(2),  # -> 6
+                         *cbr(32, 48), *cbr(48, 48), nn.MaxPool2d(2),  # -> 3
+                         *cbr(48, 64), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2),
+                         nn.Linear(64, len(VERIFIER_CLASSES)))
 
 
 def _augment(x: NDArray[np.uint8], rng: np.random.Generator) -> NDArray[np.float32]:
