@@ -371,12 +371,12 @@ class Dispatcher:
             self._service_due = await asyncio.to_thread(self._drones_due_for_service)
             candidates = [d for d in self._candidates(plan) if d not in tried and d not in self._claimed]
             if candidates or loop.time() >= deadline or not any(
-                    self._still_connecting(link) for d, link in self.fleet.links.items() if d not in tried):
+                    self._not_ready_yet(link) for d, link in self.fleet.links.items() if d not in tried):
                 return candidates
             await asyncio.sleep(0.5)
 
     @staticmethod
-    def _still_connecting(link: Any) -> bool:
+    def _not_ready_yet(link: Any) -> bool:
         snap = link.snapshot()
         return (not snap["connected"] or link.sm.state is S.OFFLINE or snap["battery_remaining"] is None
                 or (link.sm.state is S.IDLE and snap["health_ok"] is not True))

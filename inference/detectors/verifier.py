@@ -25,9 +25,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from inference.detectors import Detector
+from inference.detectors.own import MODELS_DIR
 from inference.types import VEHICLE_LABELS, Detection
 
-MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 VERIFIER_MODEL = MODELS_DIR / "skypatrol-vehicle.onnx"
 VERIFIER_CLASSES = ("muck_truck", "truck", "car", "bus", "excavator", "none")
 CROP = 48  # pixels a side
@@ -107,15 +107,13 @@ class VerifiedDetector:
             return found
         probs = self.classifier.probabilities(np.stack([crop(image, found[i].box) for i in idx]))
         classes = self.classifier.classes
-        out = [d for d in found if d.label not in CHECKED]
+        settled: list[Detection | None] = list(found)  # the detector's order is kept
         for i, p in zip(idx, probs, strict=True):
-            d = found[i]
             k = int(np.argmax(p))
             label = classes[k]
             if label == "none":
                 if p[k] >= self.drop_at:
-                    continue
-            elif p[k] >= self.relabel_at and label != d.label:
-                d = replace(d, label=label)
-            out.append(d)
-        return out
+                    settled[i] = None
+            elif p[k] >= self.relabel_at and label != found[i].label:
+                settled[i] = replace(found[i], label=label)
+        return [d for d in settled if d is not None]
