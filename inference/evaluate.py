@@ -37,6 +37,7 @@ from shapely.geometry import Point, Polygon, shape
 from inference.aggregate.aggregator import Aggregator
 from inference.camera import camera_from_dict
 from inference.detectors import Detector
+from inference.motion import MotionConfig
 from inference.pipeline import Pipeline
 from inference.types import LABELS, Detection, Frame, GeoDetection, Pose
 from sitl.world.camera import CameraPose, SimCamera
@@ -264,24 +265,25 @@ class Report:
 
 def evaluate(flights: list[Flight], *, model: Detector | None = None,
              wrap: Callable[[Detector], Detector] | None = None, progress: bool = False,
-             truth_boxes: bool = False, verify: bool = True) -> Report:
+             truth_boxes: bool = False, verify: bool = True, motion: bool = True) -> Report:
     """Run the pipeline (the model with colour cues) over each flight and score it against the truth;
-    `truth_boxes`: the true vehicle boxes instead of a detector (see the module's notes)."""
+    `truth_boxes`: the true vehicle boxes instead of a detector (see the module's notes); `motion`: the
+    model's weak vehicle boxes kept where the pipeline's motion cue sees them move (as in use)."""
     import motmetrics as mm
 
-    from inference.detectors.own import ModelWithCues, own_detector
+    from inference.detectors.own import CANDIDATE_CONF, ModelWithCues, own_detector
 
     if truth_boxes:
         model = TruthBoxes()
         wrap = wrap or (lambda d: d)
-    model = model or own_detector(verify=verify)
+    model = model or own_detector(verify=verify, candidate_threshold=CANDIDATE_CONF if motion else None)
     rec = Recording(model)
     detector: Detector = wrap(rec) if wrap is not None else ModelWithCues(rec)
     report = Report()
     accs = []
     seconds = 0.0
     for flight in flights:
-        acc, secs, n = _run_flight(flight, detector, rec, report)
+        acc, secs, n = _run_flight(flight, detector, rec, report, motion)
         accs.append(acc)
         seconds += secs
         report.frames += n
@@ -295,7 +297,8 @@ def evaluate(flights: list[Flight], *, model: Detector | None = None,
     return report
 
 
-def _run_flight(flight: Flight, detector: Detector, rec: Recording, report: Report) -> tuple[Any, float, int]:
+def _run_flight(flight: Flight, detector: Detector, rec: Recording, report: Report,
+                motion: bool = True) -> tuple[Any, float, int]:
     import motmetrics as mm
 
     world = flight.world
@@ -309,7 +312,7 @@ def _run_flight(flight: Flight, detector: Detector, rec: Recording, report: Repo
 
     def hook(frame: Frame, pose: Pose, placed: list[GeoDetection]) -> None:
         truth_now = current[0]
-        model_dets = rec.last
+        model_dets = [d for d in rec.last if not d.candidate]  # the detector's own boxes
         pairs = match_frame(model_dets, truth_now, report.per_class)
         by_det = {id(model_dets[i]): truth_now[j] for i, j in pairs}
         for g in placed:
@@ -329,7 +332,8 @@ def _run_flight(flight: Flight, detector: Detector, rec: Recording, report: Repo
 
     cam = camera_from_dict(flight.camera.to_camera_file())
     pipe = Pipeline(camera=cam, detector=detector, aggregator_factory=lambda f: Aggregator(f, mission_id="eval"),
-                    frame=world.frame, home_amsl_m=world.alt0_amsl_m, on_frame=hook)
+                    frame=world.frame, home_amsl_m=world.alt0_amsl_m, on_frame=hook,
+                    motion=MotionConfig() if motion else None)
     holder.append(pipe)
     pubs = []
     seconds = 0.0
@@ -430,10 +434,13 @@ def main() -> None:
     ap.add_argument("--truth-boxes", action="store_true", help="true vehicle boxes instead of the detector")
     ap.add_argument("--no-verifier", action="store_true",
                     help="the detector's labels as they come (no crop classifier)")
+    ap.add_argument("--no-motion", action="store_true",
+                    help="without the motion cue (the model's weak vehicle boxes dropped)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     flights = held_out_flights(a.flights, frames=a.frames, width=a.width, height=a.height, first_seed=a.first_seed)
-    report = evaluate(flights, progress=not a.json, truth_boxes=a.truth_boxes, verify=not a.no_verifier)
+    report = evaluate(flights, progress=not a.json, truth_boxes=a.truth_boxes, verify=not a.no_verifier,
+                      motion=not a.no_motion)
     out = report.to_json()
     if a.json:
         print(json.dumps(out))

@@ -21,10 +21,11 @@ from inference.aggregate.aggregator import Aggregator, Publication
 from inference.camera import CameraModel
 from inference.detectors import Detector
 from inference.georef import Georeferencer, PoseNoise, TerrainProvider
+from inference.motion import MotionConfig, MotionCue
 from inference.rules import SizeRules, apply_size_rules, place_detections
 from inference.telemetry import PoseTrack
 from inference.tracker import CLASS_VOTE, GroundTracker, Track, TrackerConfig
-from inference.types import VEHICLE_LABELS, Frame, GeoDetection, Pose
+from inference.types import VEHICLE_LABELS, Detection, Frame, GeoDetection, Pose
 
 
 @dataclass(slots=True)
@@ -51,7 +52,8 @@ class Pipeline:
                  poses: PoseTrack | None = None, frame: LocalFrame | None = None, home_amsl_m: float | None = None,
                  terrain: TerrainProvider | None = None, noise: PoseNoise | None = None, stabilised: bool = True,
                  tracker_config: TrackerConfig | None = None, size_rules: SizeRules | None = None,
-                 time_offset_s: float = 0.0, on_frame: FrameHook | None = None) -> None:
+                 time_offset_s: float = 0.0, on_frame: FrameHook | None = None,
+                 motion: MotionConfig | None = MotionConfig()) -> None:
         self.camera = camera
         if detector is None:
             from inference.detectors.own import default_detector
@@ -68,6 +70,7 @@ class Pipeline:
         self.size_rules = size_rules or SizeRules()
         self.time_offset_s = time_offset_s
         self.on_frame = on_frame
+        self.motion = MotionCue(motion) if motion is not None else None
         self._aggregator_factory = aggregator_factory
         self.aggregator: Aggregator | None = None
         self._georef: Georeferencer | None = None
@@ -117,6 +120,7 @@ class Pipeline:
         georef = self._setup(pose, frame)
         assert self.aggregator is not None
         dets = self.detector.detect(frame.image)
+        dets = self._confirm(frame, pose, georef, dets)
         self.stats.detections += len(dets)
         placed = place_detections(georef, pose, dets, t=t, frame_index=frame.index)
         placed = apply_size_rules(georef, pose, frame.image, placed, self.size_rules)
@@ -131,6 +135,8 @@ class Pipeline:
         movable = [g for g in placed if g.label in CLASS_VOTE.static_labels and _truck_sized(g)
                    and not _touches_edge(g.detection.box, w, h)]
         ended = self.tracker.update(t, vehicles + movable)
+        for tr in self.tracker.merged:
+            self.aggregator.forget_track(tr.id)
         moving = {id(tr.last) for tr in self.tracker.tracks
                   if tr.seen_last_update and tr.last is not None and tr.label in VEHICLE_LABELS}
         static = [g for g in placed if g.label not in VEHICLE_LABELS and id(g) not in moving
@@ -143,6 +149,13 @@ class Pipeline:
         self._count(pubs)
         self.stats.seconds += time.perf_counter() - t0
         return pubs
+
+    def _confirm(self, frame: Frame, pose: Pose, georef: Georeferencer, dets: list[Detection]) -> list[Detection]:
+        """Weak boxes (`candidate`) kept where the motion cue sees them move; dropped without the cue."""
+        if self.motion is None:
+            return [d for d in dets if not d.candidate]
+        self.motion.update(frame.image, pose, georef)
+        return self.motion.confirm(dets)
 
     def finish(self) -> list[Publication]:
         if self.aggregator is None:

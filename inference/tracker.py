@@ -45,6 +45,13 @@ class TrackerConfig:
     # An unmatched detection this close to a thing tracked in the same frame (or within half its length)
     # is a second box on that thing and starts no track.
     absorb_m: float = 2.5
+    # Two confirmed tracks that stay on one thing (within half its length along its travel and
+    # `merge_across_m` across it, moving together) for `merge_after` updates are one thing seen as two
+    # boxes (a truck and its cab, a truck and its load): the younger one is merged into the older.
+    # Vehicles side by side in lanes are further apart across than `merge_across_m`.
+    merge_after: int = 3
+    merge_across_m: float = 1.5
+    merge_speed_mps: float = 2.0
 
 
 @dataclass(slots=True)
@@ -123,6 +130,9 @@ class GroundTracker:
         self.tracks: list[Track] = []
         self.finished: list[Track] = []
         self._next_id = 1
+        self._together: dict[tuple[int, int], int] = {}
+        # Tracks merged into another at the last update (they end without being reported).
+        self.merged: list[Track] = []
 
     def update(self, t: float, detections: list[GeoDetection]) -> list[Track]:
         """Feed one frame; returns the tracks that ended (unseen too long) at this update."""
@@ -155,6 +165,7 @@ class GroundTracker:
                     host.loads += d.load is not None
             elif d.score >= cfg.new_track_score:
                 self._birth(d, t)
+        self._merge_duplicates()
         ended = []
         alive = []
         for tr in self.tracks:
@@ -222,6 +233,48 @@ class GroundTracker:
                 used_d.add(j)
         return (matches, [tr for i, tr in enumerate(tracks) if i not in used_t],
                 [d for j, d in enumerate(dets) if j not in used_d])
+
+    def _merge_duplicates(self) -> None:
+        """Merge tracks that have stayed on one thing for `merge_after` updates (see `TrackerConfig`)."""
+        cfg = self.config
+        self.merged = []
+        seen = [tr for tr in self.tracks if tr.confirmed and tr.seen_last_update]
+        together: dict[tuple[int, int], int] = {}
+        gone: set[int] = set()
+        for i, a in enumerate(seen):
+            for b in seen[i + 1:]:
+                if a.id in gone or b.id in gone or not self._one_thing(a, b):
+                    continue
+                key = (min(a.id, b.id), max(a.id, b.id))
+                together[key] = self._together.get(key, 0) + 1
+                if together[key] >= cfg.merge_after:
+                    keep, drop = (a, b) if (len(a.points), -a.id) >= (len(b.points), -b.id) else (b, a)
+                    keep.votes.update(drop.votes)
+                    keep.labels.update(drop.labels)
+                    keep.loads += drop.loads
+                    gone.add(drop.id)
+                    self.merged.append(drop)
+        self._together = {k: v for k, v in together.items() if k[0] not in gone and k[1] not in gone}
+        if gone:
+            self.tracks = [tr for tr in self.tracks if tr.id not in gone]
+
+    def _one_thing(self, a: Track, b: Track) -> bool:
+        cfg = self.config
+        if math.hypot(a.x[2] - b.x[2], a.x[3] - b.x[3]) > cfg.merge_speed_mps:
+            return False
+        d = b.x[:2] - a.x[:2]
+        # Two things cannot overlap on the ground: tracks whose footprints overlap along the travel
+        # (half the sum of their lengths) are one thing.
+        lengths = [float(np.median(tr.lengths[-15:])) if tr.lengths else 0.0 for tr in (a, b)]
+        reach = max(cfg.absorb_m, 0.5 * sum(lengths))
+        v = (a.x[2:] + b.x[2:]) / 2.0
+        speed = float(math.hypot(v[0], v[1]))
+        if speed < 1.5:
+            return float(math.hypot(d[0], d[1])) <= cfg.absorb_m
+        u = v / speed
+        along = abs(float(d @ u))
+        across = abs(float(d[0] * u[1] - d[1] * u[0]))
+        return along <= reach and across <= cfg.merge_across_m
 
     def _host(self, hosts: list[Track], d: GeoDetection) -> Track | None:
         """The track seen this frame whose thing `d` lies on: within half that thing's length (at least

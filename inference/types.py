@@ -66,6 +66,8 @@ class Detection:
 
     `footprint_px` optionally holds the object's rotated outline (4 x 2 pixel corners), which
     metric size rules prefer over the axis-aligned box (a truck at 45 degrees fills a square box).
+    `candidate`: a weak box, under the detector's own threshold, that counts only where another cue
+    confirms it (the pipeline's motion cue, `inference.motion`); dropped otherwise.
     """
 
     box: tuple[float, float, float, float]
@@ -74,6 +76,7 @@ class Detection:
     footprint_px: NDArray[np.float64] | None = field(default=None, compare=False)
     # The cue a rule-based detector saw ("orange", "earth", "yellow"); rules resolve it by metric size.
     cue: str | None = None
+    candidate: bool = False
 
 
 @dataclass(slots=True)

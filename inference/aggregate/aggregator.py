@@ -106,6 +106,10 @@ class Aggregator:
             if tr.best is not None and tr.best.frame_index == frame_index:
                 self._track_views[tr.id] = (crop_box(image, tr.best.detection.box), image)
 
+    def forget_track(self, track_id: int) -> None:
+        """A track merged into another (the tracker's `merged`): its views are not kept for evidence."""
+        self._track_views.pop(track_id, None)
+
     def _store_views(self, view: tuple[NDArray[np.uint8], NDArray[np.uint8]] | None) -> list[dict[str, Any]]:
         if view is None or self.evidence is None:
             return []

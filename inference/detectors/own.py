@@ -23,6 +23,8 @@ MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 OWN_MODEL = MODELS_DIR / "skypatrol-aerial.onnx"
 OWN_CLASSES = MODELS_DIR / "skypatrol-aerial.classes.json"
 DEFAULT_CONF = 0.45
+# Vehicle boxes from here up to DEFAULT_CONF are candidates: kept where they move (`inference.motion`).
+CANDIDATE_CONF = 0.25
 # Beside the model: orange (cones and barriers too small for it at altitude), earth (loads: with
 # the size rule a heavy truck's earth-coloured bed is a muck truck, where the model is weakest on
 # large close trucks) and yellow (machinery).
@@ -38,14 +40,16 @@ def own_model_available() -> bool:
 
 
 def own_detector(conf_threshold: float = DEFAULT_CONF, iou_threshold: float = 0.45,
-                 threads: int | None = None, *, verify: bool = False) -> Detector:
+                 threads: int | None = None, *, verify: bool = False,
+                 candidate_threshold: float | None = None) -> Detector:
     """The own model alone (raises `BadInput` where the file is absent); `verify`: its vehicle and
-    machinery boxes settled by the crop classifier (`verifier.VerifiedDetector`) where that is shipped."""
+    machinery boxes settled by the crop classifier (`verifier.VerifiedDetector`) where that is shipped;
+    `candidate_threshold`: weaker vehicle boxes reported as candidates (see `YoloOnnxDetector`)."""
     from inference.detectors.verifier import VehicleClassifier, VerifiedDetector, verifier_available
     from inference.detectors.yolo_onnx import YoloOnnxDetector
 
     model = YoloOnnxDetector(OWN_MODEL, OWN_CLASSES, conf_threshold=conf_threshold, iou_threshold=iou_threshold,
-                             threads=threads)
+                             threads=threads, candidate_threshold=candidate_threshold)
     if verify and verifier_available():
         return VerifiedDetector(model, VehicleClassifier(threads=threads))
     return model
@@ -73,9 +77,11 @@ class ModelWithCues:
 
     def detect(self, image: NDArray[np.uint8]) -> list[Detection]:
         found = self.model.detect(image)
+        weak = [d for d in found if d.candidate]  # they stand for nothing until confirmed
+        found = [d for d in found if not d.candidate]
         blobs = self.cues.detect(image)
         if not found or not blobs:
-            return found + blobs
+            return found + blobs + weak
         iou = _iou(np.array([b.box for b in blobs], dtype=float), np.array([d.box for d in found], dtype=float))
         # An earth-coloured load on a vehicle the model saw: the load (settled by the size rule) stands
         # for the vehicle, so that one truck is not two detections (the model splits large trucks).
@@ -85,13 +91,15 @@ class ModelWithCues:
         keep = [b for i, b in enumerate(blobs) if on_vehicle[i].any()
                 or not np.any((iou[i] >= self.overlap) & (cue_of == b.cue))]
         found = [d for j, d in enumerate(found) if not on_vehicle[:, j].any()]
-        return found + keep
+        return found + keep + weak
 
 
 def default_detector(*, conf_threshold: float = DEFAULT_CONF, use_model: bool = True,
                      threads: int | None = None) -> Detector:
-    """The own model with colour cues when the model is shipped, else the colour cues alone;
-    `threads` caps the model's CPU threads (None: onnxruntime's default, all cores)."""
+    """The own model with colour cues when the model is shipped, else the colour cues alone; its weaker
+    vehicle boxes (from `CANDIDATE_CONF`) come as candidates for the pipeline's motion cue; `threads`
+    caps the model's CPU threads (None: onnxruntime's default, all cores)."""
     if use_model and own_model_available():
-        return ModelWithCues(own_detector(conf_threshold, threads=threads, verify=True))
+        return ModelWithCues(own_detector(conf_threshold, threads=threads, verify=True,
+                                          candidate_threshold=CANDIDATE_CONF))
     return ColourDetector()

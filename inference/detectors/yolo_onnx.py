@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from core.errors import BadInput
-from inference.types import LABELS, Detection
+from inference.types import LABELS, VEHICLE_LABELS, Detection
 
 Layout = Literal["auto", "ultralytics", "yolov5"]
 
@@ -111,11 +111,15 @@ class YoloOnnxDetector:
     def __init__(self, model_path: str | Path, class_map: dict[str, str] | str | Path, *,
                  conf_threshold: float = 0.25, iou_threshold: float = 0.45, layout: Layout = "auto",
                  input_size: tuple[int, int] | None = None, backend: Literal["auto", "onnxruntime", "cv2"] = "auto",
-                 threads: int | None = None):
+                 threads: int | None = None, candidate_threshold: float | None = None):
+        """`candidate_threshold` (below `conf_threshold`): vehicle boxes scoring between the two are
+        reported too, flagged `candidate` (kept by the pipeline only where its motion cue confirms them)."""
         self.path = Path(model_path)
         if not self.path.is_file():
             raise BadInput(f"{self.path}: model file not found")
         self.conf_threshold = conf_threshold
+        self.candidate_threshold = min(conf_threshold, candidate_threshold if candidate_threshold is not None
+                                       else conf_threshold)
         self.iou_threshold = iou_threshold
         self.layout = layout
         self.names: dict[int, str] = {}
@@ -185,10 +189,11 @@ class YoloOnnxDetector:
         boxed, r, (px, py) = letterbox(image, self.input_size)
         blob = cv2.dnn.blobFromImage(boxed, 1.0 / 255.0, swapRB=True)
         out = self.raw_output(blob)
-        boxes, scores, classes = decode_yolo(out, layout=self.layout, conf_threshold=self.conf_threshold)
+        low = self.candidate_threshold
+        boxes, scores, classes = decode_yolo(out, layout=self.layout, conf_threshold=low)
         mapped = np.array([c in self.class_to_label for c in classes], dtype=bool)
         boxes, scores, classes = boxes[mapped], scores[mapped], classes[mapped]
-        keep = nms_per_class(boxes, scores, classes, self.iou_threshold, self.conf_threshold)
+        keep = nms_per_class(boxes, scores, classes, self.iou_threshold, low)
         ih, iw = image.shape[:2]
         dets = []
         for i in keep:
@@ -198,7 +203,11 @@ class YoloOnnxDetector:
             box = (max(0.0, x1), max(0.0, y1), min(float(iw), x2), min(float(ih), y2))
             if box[2] - box[0] < 1 or box[3] - box[1] < 1 or not all(math.isfinite(v) for v in box):
                 continue
-            dets.append(Detection(box=box, label=self.class_to_label[int(classes[i])], score=float(scores[i])))
+            label, score = self.class_to_label[int(classes[i])], float(scores[i])
+            weak = score < self.conf_threshold
+            if weak and label not in VEHICLE_LABELS:
+                continue
+            dets.append(Detection(box=box, label=label, score=score, candidate=weak))
         return dets
 
 

@@ -22,9 +22,10 @@ from inference.aggregate.aggregator import Aggregator
 from inference.camera import camera_from_dict
 from inference.detectors.colour import ColourDetector
 from inference.georef import PoseNoise
+from inference.motion import MotionConfig
 from inference.pipeline import Pipeline
 from inference.telemetry.tlog import TlogWriter
-from inference.types import VEHICLE_LABELS, Frame, Pose
+from inference.types import VEHICLE_LABELS, Detection, Frame, Pose
 from sitl.world import default_world
 from sitl.world.camera import CameraPose, SimCamera
 from sitl.world.default import DEFAULT_FIRST_DEPARTURE as T0
@@ -167,3 +168,39 @@ def test_infer_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
     assert r.returncode == 2, r.stderr
     lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in r.stderr and "camera" in lines[0]
+
+
+class WeakBoxes:
+    """Colour cues plus weak vehicle boxes (candidates): one on each true vehicle the frame shows and
+    one on a patch of still ground (set `truth` before each call)."""
+
+    def __init__(self) -> None:
+        self.colour = ColourDetector()
+        self.truth: list = []
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        weak = [Detection(tuple(float(v) for v in o.box), "truck", 0.3, candidate=True)  # type: ignore[arg-type]
+                for o in self.truth if o.label in VEHICLE_LABELS and o.visible_fraction > 0.9]
+        weak.append(Detection((20.0, 20.0, 80.0, 50.0), "truck", 0.3, candidate=True))
+        return self.colour.detect(image) + weak
+
+
+@pytest.mark.parametrize("motion", [True, False])
+def test_weak_boxes_count_where_they_move(rendered: list, motion: bool) -> None:
+    detector = WeakBoxes()
+    placed: list[list] = []
+    pipe = Pipeline(camera=camera_from_dict(SIM.to_camera_file()), detector=detector,
+                    aggregator_factory=lambda f: Aggregator(f, mission_id="m"), frame=WORLD.frame,
+                    home_amsl_m=WORLD.alt0_amsl_m, motion=MotionConfig() if motion else None,
+                    on_frame=lambda frame, pose, got: placed.append(got))
+    shown = 0
+    for i, (image, t, p, objs) in enumerate(rendered[70:130]):
+        detector.truth = objs
+        shown += any(o.label in VEHICLE_LABELS and o.visible_fraction > 0.9 for o in objs)
+        pipe.process(Frame(image, t, i, pose=to_pose(p, t)))
+    weak = [g for got in placed for g in got if g.score == 0.3]
+    assert all(g.detection.box != (20.0, 20.0, 80.0, 50.0) for g in weak)  # still ground: never kept
+    if motion:  # the driving truck's weak boxes are kept, flagged no more
+        assert shown >= 20 and len(weak) >= shown - 10 and not any(g.detection.candidate for g in weak)
+    else:
+        assert weak == []

@@ -11,7 +11,15 @@ import cv2
 import numpy as np
 import pytest
 
-from inference.detectors.own import OWN_CLASSES, OWN_MODEL, ModelWithCues, default_detector, own_detector
+from inference.detectors.own import (
+    CANDIDATE_CONF,
+    DEFAULT_CONF,
+    OWN_CLASSES,
+    OWN_MODEL,
+    ModelWithCues,
+    default_detector,
+    own_detector,
+)
 from inference.evaluate import box_iou, cares, held_out_flights, render_flight
 from inference.types import LABELS, VEHICLE_LABELS
 
@@ -79,3 +87,20 @@ def test_thread_cap_gives_the_same_detections(detector) -> None:  # type: ignore
     frame = render_flight(image)[0][0]
     a, b = detector.detect(frame), one.detect(frame)
     assert a and [(d.label, round(d.score, 4)) for d in a] == [(d.label, round(d.score, 4)) for d in b]
+
+
+def test_weak_vehicle_boxes_come_as_candidates(detector) -> None:  # type: ignore[no-untyped-def]
+    """With a candidate threshold the model's boxes are the same, plus weaker vehicle boxes flagged
+    `candidate` for the motion cue."""
+    weak = own_detector(candidate_threshold=CANDIDATE_CONF)
+    flight = held_out_flights(1, frames=50, width=640, height=360, first_seed=100_000 + 37 * 2)[0]
+    flight = type(flight)(flight.seed, flight.world, flight.camera, flight.frames[20:23], flight.look_seed)
+    candidates = 0
+    for image, *_ in render_flight(flight):
+        a, b = detector.detect(image), weak.detect(image)
+        assert sorted((d.label, round(d.score, 4)) for d in b if not d.candidate) == \
+            sorted((d.label, round(d.score, 4)) for d in a)
+        cands = [d for d in b if d.candidate]
+        assert all(CANDIDATE_CONF <= d.score < DEFAULT_CONF and d.label in VEHICLE_LABELS for d in cands)
+        candidates += len(cands)
+    assert candidates >= 1

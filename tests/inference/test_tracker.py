@@ -185,3 +185,35 @@ def test_a_second_box_on_a_tracked_truck_starts_no_track() -> None:
     tracks = tracker.flush()
     assert len(tracks) == 1 and tracks[0].label == "muck_truck"
     assert tracks[0].labels["car"] == 35 and len(tracks[0].points) == 40
+
+
+def _box_at(label: str, e: float, n: float, t: float, length: float) -> GeoDetection:
+    return GeoDetection(Detection((0, 0, 1, 1), label, 0.9), label, 0.9, t, round(t / DT), 30.0, 121.0, e, n, 0.8,
+                        length_m=length, width_m=2.5)
+
+
+def test_two_tracks_on_one_truck_are_merged_into_the_older() -> None:
+    """A truck seen as two boxes from the first frame (its body and its cab, 3.5 m ahead) starts two
+    tracks; they stay on one thing, so the younger is merged into the older."""
+    tracker = GroundTracker()
+    merged: list[int] = []
+    for k in range(30):
+        t = k * DT
+        e = -40.0 + 8.0 * t
+        tracker.update(t, [_box_at("muck_truck", e, 0.0, t, 9.0), _box_at("truck", e + 3.5, 0.3, t, 4.0)])
+        merged += [tr.id for tr in tracker.merged]
+    assert [tr.id for tr in tracker.active] == [1] and merged == [2]
+    assert tracker.active[0].votes["truck"] > 0  # the cab's votes are kept
+
+
+def test_trucks_side_by_side_or_nose_to_tail_are_not_merged() -> None:
+    """Vehicles cannot overlap: two trucks in adjacent lanes (3.5 m apart) or one behind the other in a
+    lane (12 m apart) at the same speed stay two tracks each."""
+    for offset in ((0.0, 3.5), (12.0, 0.0)):
+        tracker = GroundTracker()
+        for k in range(40):
+            t = k * DT
+            e = -40.0 + 8.0 * t
+            tracker.update(t, [_box_at("truck", e, 0.0, t, 9.0),
+                               _box_at("truck", e + offset[0], offset[1], t, 9.0)])
+        assert len(tracker.active) == 2, offset
