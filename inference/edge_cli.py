@@ -52,7 +52,7 @@ def edge(
     from inference.aggregate.evidence import EvidenceStore
     from inference.aggregate.store import JsonFileSiteStore
     from inference.camera import load_camera_file
-    from inference.cli import DemGround, OffDemCounter, check_flight_on_dem, home_amsl_from_dem, load_dem
+    from inference.dem import DemGround, OffDemCounter, check_flight_on_dem, home_amsl_from_dem, load_dem
     from inference.detectors import CombinedDetector, Detector
     from inference.detectors.colour import ColourDetector
     from inference.detectors.own import default_detector

@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 from shapely.geometry import Point, Polygon, shape
 
 from inference.aggregate.aggregator import Aggregator
+from inference.boxes import box_iou
 from inference.camera import camera_from_dict
 from inference.detectors import Detector
 from inference.motion import MotionConfig
@@ -137,19 +138,6 @@ def pose_of(world: World, p: CameraPose, t: float) -> Pose:
     return Pose(t=t, lat_deg=float(lat[0]), lon_deg=float(lon[0]), alt_rel_m=p.up_m,
                 alt_amsl_m=p.up_m + world.alt0_amsl_m, yaw_deg=p.yaw_deg, gimbal_yaw_deg=0.0,
                 gimbal_pitch_deg=p.pitch_deg, gimbal_roll_deg=p.roll_deg)
-
-
-def box_iou(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    aa = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    bb = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(aa[:, None] + bb[None, :] - inter, 1e-9)
 
 
 def cares(o: TruthObject) -> bool:

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from inference.boxes import box_cover_smaller
 from inference.georef import Georeferencer
 from inference.types import VEHICLE_LABELS, Detection, Pose
 
@@ -95,7 +96,7 @@ class MotionCue:
         for d in weak:
             if not self.fraction(d.box) >= self.config.moving_fraction:  # NaN: nothing to compare with yet
                 continue
-            if any(_covered(d.box, b) >= self.config.overlap for b in taken):
+            if taken and float(box_cover_smaller([d.box], taken).max()) >= self.config.overlap:
                 continue
             out.append(replace(d, candidate=False))
             taken.append(d.box)
@@ -130,12 +131,3 @@ class MotionCue:
         diff = cv2.absdiff(now, warped)
         return ((diff >= cfg.threshold) & (valid > 0)).astype(np.uint8)
 
-
-def _covered(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    """Intersection of two boxes over the smaller one's area."""
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return w * h / small if small > 0 else 0.0

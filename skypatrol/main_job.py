@@ -243,7 +243,7 @@ class CameraWorkers:
         from inference.aggregate.evidence import EvidenceStore
         from inference.aggregate.store import DatabaseSiteStore
         from inference.camera import camera_from_dict
-        from inference.cli import DemGround
+        from inference.dem import DemGround
         from inference.detectors.own import default_detector
         from inference.edge import OutboxSink
         from inference.live_stream import FlightInspector

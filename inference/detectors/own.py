@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from inference.boxes import box_iou
 from inference.detectors import Detector
 from inference.detectors.colour import EARTH, ORANGE, YELLOW, ColourDetector
 from inference.types import VEHICLE_LABELS, Detection
@@ -55,17 +56,6 @@ def own_detector(conf_threshold: float = DEFAULT_CONF, iou_threshold: float = 0.
     return model
 
 
-def _iou(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
-
-
 class ModelWithCues:
     """A model plus the colour cues for what it misses; a cue blob overlapping (IoU >= `overlap`) a
     model box whose label that cue would also give is dropped."""
@@ -82,7 +72,7 @@ class ModelWithCues:
         blobs = self.cues.detect(image)
         if not found or not blobs:
             return found + blobs + weak
-        iou = _iou(np.array([b.box for b in blobs], dtype=float), np.array([d.box for d in found], dtype=float))
+        iou = box_iou([b.box for b in blobs], [d.box for d in found])
         # An earth-coloured load on a vehicle the model saw: the load (settled by the size rule) stands
         # for the vehicle, so that one truck is not two detections (the model splits large trucks).
         vehicle = np.array([d.label in VEHICLE_LABELS for d in found])

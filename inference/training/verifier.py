@@ -28,22 +28,11 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from inference.boxes import box_cover, box_iou
 from inference.detectors.verifier import CHECKED, CROP, VERIFIER_CLASSES, VERIFIER_MODEL, crop
 
 HELD_OUT_SEEDS_FROM = 100_000
 NONE = VERIFIER_CLASSES.index("none")
-
-
-def _iou_cover(det: NDArray[np.float64], truth: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """IoU and the share of each detection box lying on each truth box (D x T each)."""
-    x1 = np.maximum(det[:, None, 0], truth[None, :, 0])
-    y1 = np.maximum(det[:, None, 1], truth[None, :, 1])
-    x2 = np.minimum(det[:, None, 2], truth[None, :, 2])
-    y2 = np.minimum(det[:, None, 3], truth[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    ad = (det[:, 2] - det[:, 0]) * (det[:, 3] - det[:, 1])
-    at = (truth[:, 2] - truth[:, 0]) * (truth[:, 3] - truth[:, 1])
-    return inter / np.maximum(ad[:, None] + at[None, :] - inter, 1e-9), inter / np.maximum(ad[:, None], 1e-9)
 
 
 def generate(out: Path, worlds: range, views: int, *, conf: float = 0.25) -> int:
@@ -81,8 +70,8 @@ def generate(out: Path, worlds: range, views: int, *, conf: float = 0.25) -> int
                 tlabels = [o.label if o.label in VERIFIER_CLASSES else "none" for o in truth]
                 dets = [d for d in detector.detect(image) if d.label in CHECKED]
                 if dets:
-                    iou, cover = _iou_cover(np.array([d.box for d in dets], dtype=float), tboxes) \
-                        if len(truth) else (np.zeros((len(dets), 0)), np.zeros((len(dets), 0)))
+                    dboxes = np.array([d.box for d in dets], dtype=float)
+                    iou, cover = box_iou(dboxes, tboxes), box_cover(dboxes, tboxes)
                     for j, d in enumerate(dets):
                         k = int(np.argmax(iou[j])) if iou.shape[1] else -1
                         if k >= 0 and iou[j, k] >= 0.25 and cover[j, k] >= 0.6 and truth[k].visible_fraction >= 0.5:

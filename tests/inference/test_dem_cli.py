@@ -249,7 +249,7 @@ async def test_live_flight_inspector_places_the_site_on_the_dem(flight: dict[str
     the configured DEM as terrain, and without it."""
     from airspace.terrain import GeoTiffDem
     from inference.camera import camera_from_dict
-    from inference.cli import DemGround
+    from inference.dem import DemGround
     from inference.detectors.colour import ColourDetector
     from inference.live_stream import FlightInspector, StreamPart
     from inference.types import Frame, Pose
