@@ -263,10 +263,10 @@ class GroundTracker:
         if math.hypot(a.x[2] - b.x[2], a.x[3] - b.x[3]) > cfg.merge_speed_mps:
             return False
         d = b.x[:2] - a.x[:2]
-        # Two things cannot overlap on the ground: tracks whose footprints overlap along the travel
-        # (half the sum of their lengths) are one thing.
+        # Two things cannot overlap on the ground: a track whose position lies on the other's footprint
+        # (within half the longer one's length along the travel) is on the same thing.
         lengths = [float(np.median(tr.lengths[-15:])) if tr.lengths else 0.0 for tr in (a, b)]
-        reach = max(cfg.absorb_m, 0.5 * sum(lengths))
+        reach = max(cfg.absorb_m, 0.5 * max(lengths))
         v = (a.x[2:] + b.x[2:]) / 2.0
         speed = float(math.hypot(v[0], v[1]))
         if speed < 1.5:

@@ -206,14 +206,14 @@ def test_two_tracks_on_one_truck_are_merged_into_the_older() -> None:
     assert tracker.active[0].votes["truck"] > 0  # the cab's votes are kept
 
 
-def test_trucks_side_by_side_or_nose_to_tail_are_not_merged() -> None:
-    """Vehicles cannot overlap: two trucks in adjacent lanes (3.5 m apart) or one behind the other in a
-    lane (12 m apart) at the same speed stay two tracks each."""
-    for offset in ((0.0, 3.5), (12.0, 0.0)):
+def test_vehicles_side_by_side_or_nose_to_tail_are_not_merged() -> None:
+    """Two trucks in adjacent lanes (3.5 m apart), one behind the other in a lane (12 m apart), or a car
+    close behind a long truck (6.5 m between centres), at the same speed, stay two tracks each."""
+    for (de, dn), label, length in (((0.0, 3.5), "truck", 9.0), ((12.0, 0.0), "truck", 9.0),
+                                    ((-6.5, 0.0), "car", 5.0)):
         tracker = GroundTracker()
         for k in range(40):
             t = k * DT
             e = -40.0 + 8.0 * t
-            tracker.update(t, [_box_at("truck", e, 0.0, t, 9.0),
-                               _box_at("truck", e + offset[0], offset[1], t, 9.0)])
-        assert len(tracker.active) == 2, offset
+            tracker.update(t, [_box_at("muck_truck", e, 0.0, t, 11.0), _box_at(label, e + de, dn, t, length)])
+        assert len(tracker.active) == 2, (de, dn, label)
