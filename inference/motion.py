@@ -88,8 +88,9 @@ class MotionCue:
         return moved / float((x2 - x1) * (y2 - y1))
 
     def confirm(self, detections: list[Detection]) -> list[Detection]:
-        """Candidates (weak boxes) kept only where they move and cover no vehicle box already kept (a
-        weak box is often part of a vehicle, or its shadow), as confident vehicle boxes; the rest as given."""
+        """Candidates (weak boxes) kept, with their weak scores and no longer flagged, only where they move
+        and cover no vehicle box already kept (a weak box is often part of a vehicle, or its shadow); the
+        other detections as given."""
         out = [d for d in detections if not d.candidate]
         taken = [d.box for d in out if d.label in VEHICLE_LABELS]
         weak = sorted((d for d in detections if d.candidate and d.label in VEHICLE_LABELS), key=lambda d: -d.score)

@@ -71,6 +71,7 @@ class Pipeline:
         self.time_offset_s = time_offset_s
         self.on_frame = on_frame
         self.motion = MotionCue(motion) if motion is not None else None
+        self._motion_live = False
         self._aggregator_factory = aggregator_factory
         self.aggregator: Aggregator | None = None
         self._georef: Georeferencer | None = None
@@ -151,9 +152,13 @@ class Pipeline:
         return pubs
 
     def _confirm(self, frame: Frame, pose: Pose, georef: Georeferencer, dets: list[Detection]) -> list[Detection]:
-        """Weak boxes (`candidate`) kept where the motion cue sees them move; dropped without the cue."""
+        """Weak boxes (`candidate`) kept where the motion cue sees them move; dropped without the cue. The
+        cue starts with the first frame that has a candidate (a detector giving none costs nothing)."""
         if self.motion is None:
             return [d for d in dets if not d.candidate]
+        self._motion_live = self._motion_live or any(d.candidate for d in dets)
+        if not self._motion_live:
+            return dets
         self.motion.update(frame.image, pose, georef)
         return self.motion.confirm(dets)
 
