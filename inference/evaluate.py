@@ -17,7 +17,8 @@ Reported, all synthetic:
 the figures then measure georeferencing, size rules, tracking and aggregation alone (what a perfect
 vehicle detector would score), which tells detector errors from tracker errors.
 
-    python -m inference.evaluate [--flights 6] [--frames 60] [--width 1280 --height 720] [--truth-boxes] [--json]
+    python -m inference.evaluate [--flights 6] [--frames 60] [--width 1280 --height 720] [--first-seed 100000]
+        [--truth-boxes] [--no-verifier] [--no-motion] [--json]
 """
 
 from __future__ import annotations
