@@ -91,6 +91,11 @@ class Track:
         return track_label(self)
 
     @property
+    def recent_length_m(self) -> float:
+        """Median ground length of the thing over its last 15 sightings (NaN where none measured)."""
+        return float(np.median(self.lengths[-15:])) if self.lengths else math.nan
+
+    @property
     def score(self) -> float:
         return max((p.score for p in self.points), default=0.0)
 
@@ -212,7 +217,7 @@ class GroundTracker:
         floor2 = self.config.gate_floor_m**2
         gated = (m2 <= _GATE) | (e2 <= floor2)
         det_len = np.array([d.length_m for d in dets], dtype=float)
-        trk_len = np.array([float(np.median(tr.lengths[-15:])) if tr.lengths else math.nan for tr in tracks])
+        trk_len = np.array([tr.recent_length_m for tr in tracks])
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.maximum(det_len[None, :] / trk_len[:, None], trk_len[:, None] / det_len[None, :])
         gated &= ~(ratio > self.config.max_length_ratio)  # NaN (size unknown) gates nothing
@@ -265,8 +270,8 @@ class GroundTracker:
         d = b.x[:2] - a.x[:2]
         # Two things cannot overlap on the ground: a track whose position lies on the other's footprint
         # (within half the longer one's length along the travel) is on the same thing.
-        lengths = [float(np.median(tr.lengths[-15:])) if tr.lengths else 0.0 for tr in (a, b)]
-        reach = max(cfg.absorb_m, 0.5 * max(lengths))
+        lengths = [tr.recent_length_m for tr in (a, b) if tr.lengths]
+        reach = max(cfg.absorb_m, 0.5 * max(lengths, default=0.0))
         v = (a.x[2:] + b.x[2:]) / 2.0
         speed = float(math.hypot(v[0], v[1]))
         if speed < 1.5:
