@@ -10,6 +10,8 @@ frame or under 2.5 px are marked `ignore` (neither positives nor negatives in tr
 from __future__ import annotations
 
 import json
+import multiprocessing
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,23 +64,51 @@ def render_world_samples(seed: int, views: int, *, width: int = 640, height: int
                      np.array(ignore, dtype=bool))
 
 
+def _render_world(job: tuple[Path, int, int, tuple[float, float], float]) -> list[str]:
+    """Render one world's views into `out`; returns their label lines."""
+    out, seed, views, alt_m, prefer_vehicles = job
+    rng = np.random.default_rng(seed + 1_000_003)
+    lines = []
+    for k, s in enumerate(render_world_samples(seed, views, alt_m=alt_m, prefer_vehicles=prefer_vehicles)):
+        name = f"w{seed:05d}_{k:03d}.jpg"
+        cv2.imwrite(str(out / name), s.image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(80, 96))])
+        lines.append(json.dumps({"image": name, "boxes": s.boxes.round(2).tolist(),
+                                 "classes": s.classes.tolist(), "ignore": s.ignore.tolist()}))
+    return lines
+
+
 def generate(out: Path, worlds: range, views: int, *, alt_m: tuple[float, float] = (40.0, 150.0),
-             prefer_vehicles: float = 0.0) -> int:
+             prefer_vehicles: float = 0.0, jobs: int = 1, minutes: float | None = None) -> int:
     """Render `views` frames of each world seed into `out` (JPEG + labels.jsonl); returns the frame count.
-    `alt_m` and `prefer_vehicles` (the share of views aimed at a vehicle) shape the viewpoints."""
+    `alt_m` and `prefer_vehicles` (the share of views aimed at a vehicle) shape the viewpoints. `jobs`
+    worlds render side by side (each world's frames depend on its seed alone); with `minutes`, worlds
+    not finished by then are left out."""
     out.mkdir(parents=True, exist_ok=True)
+    tasks = [(out, seed, views, alt_m, prefer_vehicles) for seed in worlds]
+    deadline = None if minutes is None else time.monotonic() + minutes * 60.0
     n = 0
     with (out / "labels.jsonl").open("a", encoding="utf-8") as labels:
-        for seed in worlds:
-            rng = np.random.default_rng(seed + 1_000_003)
-            for k, s in enumerate(render_world_samples(seed, views, alt_m=alt_m,
-                                                                        prefer_vehicles=prefer_vehicles)):
-                name = f"w{seed:05d}_{k:03d}.jpg"
-                cv2.imwrite(str(out / name), s.image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(80, 96))])
-                labels.write(json.dumps({"image": name, "boxes": s.boxes.round(2).tolist(),
-                                         "classes": s.classes.tolist(), "ignore": s.ignore.tolist()}) + "\n")
-                n += 1
+        def write(lines: list[str]) -> None:
+            nonlocal n
+            labels.write("".join(line + "\n" for line in lines))
             labels.flush()
+            n += len(lines)
+
+        if jobs <= 1:
+            for task in tasks:
+                if deadline is not None and time.monotonic() > deadline:
+                    break
+                write(_render_world(task))
+            return n
+        pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=cv2.setNumThreads, initargs=(1,))
+        try:
+            for lines in pool.imap_unordered(_render_world, tasks):
+                write(lines)
+                if deadline is not None and time.monotonic() > deadline:
+                    break
+        finally:
+            pool.terminate()
+            pool.join()
     return n
 
 

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 STRIDE = 4
+WIDTH = (16, 32, 48, 80, 112)  # channels at strides 2, 4, 8, 16, 32
 
 
 def cbr(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -40,7 +41,7 @@ class DWBlock(nn.Module):
 
 
 class AerialNet(nn.Module):
-    def __init__(self, num_classes: int, width: tuple[int, int, int, int, int] = (16, 32, 48, 80, 112)) -> None:
+    def __init__(self, num_classes: int, width: tuple[int, int, int, int, int] = WIDTH) -> None:
         super().__init__()
         c1, c2, c3, c4, c5 = width
         self.num_classes = num_classes

@@ -1,16 +1,19 @@
 """Generate rendered training data, train the aerial detector, export it to ONNX.
 
-    nice -n 19 python -m inference.training.train generate --out /tmp/aerial-data --first 0 --worlds 150
-    nice -n 19 python -m inference.training.train fit --data /tmp/aerial-data --minutes 35 --out /tmp/aerial-run
-    python -m inference.training.train export --checkpoint /tmp/aerial-run/last.pt
+    python -m inference.training.train generate --out DATA --first 1000 --worlds 300 --jobs 16
+    python -m inference.training.train fit --data DATA --minutes 5 --out RUN --device cuda --workers 15 --batch 64
+    python -m inference.training.train export --checkpoint RUN/last.pt
 
-Training uses one CPU thread (`torch.set_num_threads(1)`), a fixed seed, and a wall-clock budget
-(the learning rate follows a cosine over `--minutes`); it rereads the label file as it goes, so it
-can start while `generate` is still writing. Samples: 320x320 crops (mostly around an object) of
-the letterboxed 640x384 frames, random scale 0.8-1.25, flips, 90-degree turns and colour jitter.
-Loss: CenterNet-style focal loss on Gaussian centre heat, L1 on log size, BCE on the centre offset.
-The held-out evaluation (`inference.evaluate`) uses world seeds from 100000 on; training seeds
-stay below.
+Training runs on a wall-clock budget (the learning rate follows a cosine over `--minutes`) with a
+fixed seed, on the CPU (`--threads`, default one) or a GPU (`--device cuda`); `--workers` loader
+processes make the crops. Each crop comes from its own generator, so the samples do not depend on
+the number of workers. The label files are reread every 2,000 steps, so training can start while
+`generate` is still writing. Samples: 320x320 crops (mostly around an object) of the letterboxed
+640x384 frames, random scale 0.8-1.25, flips, 90-degree turns and colour jitter. Loss:
+CenterNet-style focal loss on Gaussian centre heat, L1 on log size, BCE on the centre offset.
+`--width` (repeatable) sets the network's channels; several widths train side by side on the same
+batches. The held-out evaluation (`inference.evaluate`) uses world seeds from 100000 on; training
+seeds stay below.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import torch
 from torch.nn import functional as F
 
 from inference.training.dataset import generate, read_labels
-from inference.training.model import STRIDE, AerialNet, ExportWrapper
+from inference.training.model import STRIDE, WIDTH, AerialNet, ExportWrapper
 from inference.types import LABELS
 
 NC = len(LABELS)
@@ -192,66 +195,107 @@ def init_from_onnx(net: AerialNet, onnx_path: Path) -> None:
                 bn.running_var.fill_(1.0 - bn.eps)
 
 
+class CropSamples(torch.utils.data.Dataset):
+    """Training crops with their targets. Item i is drawn from its own generator (seeded by the run's
+    seed and `offset + i`), so a run samples the same crops whatever the number of loader workers."""
+
+    def __init__(self, labels: list[tuple[Path, dict]], seed: int, aug: Augment, offset: int, length: int) -> None:
+        self.labels, self.seed, self.aug, self.offset, self.length = labels, seed, aug, offset, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        rng = random.Random(self.seed * 1_000_000_007 + self.offset + i)
+        img, b, c, ig = load_sample(*rng.choice(self.labels), rng, self.aug)
+        return torch.from_numpy(img), {k: torch.from_numpy(v) for k, v in build_targets(b, c, ig).items()}
+
+
+def width_name(width: tuple[int, ...]) -> str:
+    return "w" + "-".join(str(c) for c in width)
+
+
 def fit(data: Path | list[Path], out: Path, minutes: float, batch: int, lr: float, seed: int, resume: Path | None,
-        init_onnx: Path | None = None, freeze_bn: bool = False, aug: Augment = Augment()) -> None:
+        init_onnx: Path | None = None, freeze_bn: bool = False, aug: Augment = Augment(), *,
+        widths: list[tuple[int, ...]] | None = None, device: str = "cpu", workers: int = 0, threads: int = 1) -> None:
+    """Train for `minutes` of wall clock. Several `widths` train side by side on the same batches
+    (checkpoints `last-<width>.pt`; one width: `last.pt`). `device` is a torch device ("cuda" where a
+    GPU is); `workers` loader processes prepare the crops (0: in this process)."""
     roots = [data] if isinstance(data, Path) else list(data)
-    torch.set_num_threads(1)
+    dev = torch.device(device)
+    torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    rng = random.Random(seed)
+    torch.backends.cudnn.benchmark = True
     out.mkdir(parents=True, exist_ok=True)
-    net = AerialNet(NC)
-    if resume is not None:
-        net.load_state_dict(torch.load(resume, map_location="cpu")["model"])
+    state = torch.load(resume, map_location="cpu") if resume is not None else None
+    if state is not None:
+        widths = [tuple(state.get("width", WIDTH))]
+    widths = widths or [WIDTH]
+    nets = [AerialNet(NC, w) for w in widths]  # type: ignore[arg-type]
+    if state is not None:
+        nets[0].load_state_dict(state["model"])
     if init_onnx is not None:
-        init_from_onnx(net, init_onnx)
-    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
-    labels: list[tuple[Path, dict]] = []
+        for net in nets:
+            init_from_onnx(net, init_onnx)
+    nets = [net.to(dev) for net in nets]
+    opts = [torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4) for net in nets]
+    paths = [out / "last.pt"] if len(nets) == 1 else [out / f"last-{width_name(w)}.pt" for w in widths]
+
+    def save(step: int) -> None:
+        for net, w, path in zip(nets, widths, paths, strict=True):
+            torch.save({"model": {k: v.cpu() for k, v in net.state_dict().items()}, "step": step, "width": list(w)},
+                       path)
+
     start = time.monotonic()
     budget = minutes * 60.0
     step = 0
     last_save = start
     log = (out / "log.jsonl").open("a", encoding="utf-8")
-    while True:
-        elapsed = time.monotonic() - start
-        if elapsed >= budget:
-            break
-        if step % 50 == 0:
-            labels = [(root, rec) for root in roots for rec in read_labels(root)]
-            while not labels:
-                time.sleep(5)
-                labels = [(root, rec) for root in roots for rec in read_labels(root)]
-        frac = elapsed / budget
-        cur = lr * min(1.0, (step + 1) / 100) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
-        for gr in opt.param_groups:
-            gr["lr"] = cur
-        imgs, targets = [], []
-        for _ in range(batch):
-            img, b, c, ig = load_sample(*rng.choice(labels), rng, aug)
-            imgs.append(img)
-            targets.append(build_targets(b, c, ig))
-        x = torch.from_numpy(np.stack(imgs))
-        t = {k: torch.from_numpy(np.stack([d[k] for d in targets])) for k in targets[0]}
-        net.train()
-        if freeze_bn:  # batch norm on its running statistics (a fine-tune from an exported model)
-            for m in net.modules():
-                if isinstance(m, torch.nn.BatchNorm2d):
-                    m.eval()
-        c_out, b_out = net(x)
-        loss, parts = loss_fn(c_out, b_out, t)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
-        opt.step()
-        step += 1
-        if step % 20 == 0:
-            rec = {"step": step, "s": round(elapsed), "lr": cur, "loss": float(loss), **parts, "frames": len(labels)}
-            log.write(json.dumps(rec) + "\n")
-            log.flush()
-            print(rec, flush=True)
-        if time.monotonic() - last_save > 120:
-            torch.save({"model": net.state_dict(), "step": step}, out / "last.pt")
-            last_save = time.monotonic()
-    torch.save({"model": net.state_dict(), "step": step}, out / "last.pt")
+    chunk = 2000  # steps between rereads of the label files (training may start while `generate` writes)
+    while time.monotonic() - start < budget:
+        labels = [(root, rec) for root in roots for rec in read_labels(root)]
+        if not labels:
+            time.sleep(5)
+            continue
+        loader = torch.utils.data.DataLoader(
+            CropSamples(labels, seed, aug, step * batch, chunk * batch), batch_size=batch, num_workers=workers,
+            pin_memory=dev.type == "cuda", prefetch_factor=4 if workers else None)
+        for x, t in loader:
+            elapsed = time.monotonic() - start
+            if elapsed >= budget:
+                break
+            frac = elapsed / budget
+            cur = lr * min(1.0, (step + 1) / 100) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
+            x = x.to(dev, non_blocking=True)
+            t = {k: v.to(dev, non_blocking=True) for k, v in t.items()}
+            parts = []
+            for net, opt in zip(nets, opts, strict=True):
+                for gr in opt.param_groups:
+                    gr["lr"] = cur
+                net.train()
+                if freeze_bn:  # batch norm on its running statistics (a fine-tune from an exported model)
+                    for m in net.modules():
+                        if isinstance(m, torch.nn.BatchNorm2d):
+                            m.eval()
+                c_out, b_out = net(x)
+                loss, part = loss_fn(c_out, b_out, t)
+                opt.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+                opt.step()
+                parts.append({"loss": float(loss.detach()), **part})
+            step += 1
+            if step % 20 == 0:
+                per_net = parts[0] if len(parts) == 1 else dict(zip(map(width_name, widths), parts, strict=True))
+                rec = {"step": step, "s": round(elapsed), "lr": cur, "frames": len(labels), **per_net}
+                log.write(json.dumps(rec) + "\n")
+                log.flush()
+                if step % 200 == 0 or dev.type == "cpu":
+                    print(rec, flush=True)
+            if time.monotonic() - last_save > 120:
+                save(step)
+                last_save = time.monotonic()
+    save(step)
     print(f"done: {step} steps", flush=True)
 
 
@@ -259,8 +303,9 @@ def export(checkpoint: Path, onnx_path: Path, classes_path: Path) -> None:
     import onnx
 
     torch.set_num_threads(1)
-    net = AerialNet(NC)
-    net.load_state_dict(torch.load(checkpoint, map_location="cpu")["model"])
+    state = torch.load(checkpoint, map_location="cpu")
+    net = AerialNet(NC, tuple(state.get("width", WIDTH)))  # type: ignore[arg-type]
+    net.load_state_dict(state["model"])
     net.eval()
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(ExportWrapper(net), torch.zeros(1, 3, INPUT_H, INPUT_W), str(onnx_path), opset_version=17,
@@ -290,6 +335,8 @@ def main() -> None:
     g.add_argument("--alt", type=float, nargs=2, default=(40.0, 150.0), metavar=("MIN", "MAX"),
                    help="flying heights of the views (m)")
     g.add_argument("--prefer-vehicles", type=float, default=0.0, help="share of views aimed at a vehicle")
+    g.add_argument("--jobs", type=int, default=1, help="worlds rendered side by side (processes)")
+    g.add_argument("--minutes", type=float, help="stop after this long (worlds not finished are left out)")
     f = sub.add_parser("fit")
     f.add_argument("--data", type=Path, nargs="+", required=True, help="one or more generated data folders")
     f.add_argument("--out", type=Path, required=True)
@@ -304,6 +351,12 @@ def main() -> None:
                    help="random scale range of the samples")
     f.add_argument("--focus", default="", help="comma-separated classes whose objects crops are centred on more often")
     f.add_argument("--focus-weight", type=float, default=1.0)
+    f.add_argument("--width", action="append", default=[], metavar="C1,C2,C3,C4,C5",
+                   help=f"channels at strides 2-32 (default {','.join(map(str, WIDTH))}); "
+                        "given several times, each trains on the same batches")
+    f.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
+    f.add_argument("--workers", type=int, default=0, help="processes preparing the crops")
+    f.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     e = sub.add_parser("export")
     e.add_argument("--checkpoint", type=Path, required=True)
     models = Path(__file__).resolve().parents[1] / "models"
@@ -314,7 +367,7 @@ def main() -> None:
         if a.first + a.worlds > HELD_OUT_SEEDS_FROM:
             raise SystemExit(f"training world seeds must stay below {HELD_OUT_SEEDS_FROM} (held out)")
         n = generate(a.out, range(a.first, a.first + a.worlds), a.views, alt_m=tuple(a.alt),
-                     prefer_vehicles=a.prefer_vehicles)
+                     prefer_vehicles=a.prefer_vehicles, jobs=a.jobs, minutes=a.minutes)
         print(f"{n} frames in {a.out}")
     elif a.cmd == "fit":
         unknown = [c for c in a.focus.split(",") if c and c not in LABELS]
@@ -322,7 +375,17 @@ def main() -> None:
             raise SystemExit(f"--focus: unknown classes {unknown} (known: {', '.join(LABELS)})")
         aug = Augment(scale=tuple(a.scale), focus=frozenset(LABELS.index(c) for c in a.focus.split(",") if c),
                       focus_weight=a.focus_weight)
-        fit(a.data, a.out, a.minutes, a.batch, a.lr, a.seed, a.resume, a.init_onnx, a.freeze_bn, aug)
+        widths = []
+        for text in a.width:
+            try:
+                width = tuple(int(c) for c in text.split(","))
+            except ValueError:
+                width = ()
+            if len(width) != 5 or min(width) < 1:
+                raise SystemExit(f"--width {text!r}: five positive channel counts, e.g. {','.join(map(str, WIDTH))}")
+            widths.append(width)
+        fit(a.data, a.out, a.minutes, a.batch, a.lr, a.seed, a.resume, a.init_onnx, a.freeze_bn, aug,
+            widths=widths or None, device=a.device, workers=a.workers, threads=a.threads)
     else:
         export(a.checkpoint, a.onnx, a.classes)
 
