@@ -172,3 +172,43 @@ def test_load_seen_on_a_heavy_truck_earth_or_green_tarp() -> None:
                                score=0.9))
     out = apply_size_rules(g, pose, img, place_detections(g, pose, boxes, t=0.0, frame_index=0))
     assert [(d.label, d.load) for d in out] == [("muck_truck", "earth"), ("muck_truck", "tarp"), ("truck", None)]
+
+
+def _blobs_by_labelling(mask: np.ndarray, min_area: int) -> list[tuple[int, int, int, int, int, list]]:
+    """The reference: label the whole mask, then trace each blob alone."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    out = []
+    for i in range(1, len(stats)):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        if area < min_area:
+            continue
+        roi = (labels[y:y + h, x:x + w] == i).astype(np.uint8)
+        contours, _ = cv2.findContours(roi, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        pts = np.vstack(contours).reshape(-1, 2) + np.array([x, y])
+        out.append((x, y, w, h, area, sorted(map(tuple, pts.tolist()))))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_colour_blobs_are_the_labelled_components(seed: int) -> None:
+    """The colour detector's blobs (traced, counted in their own box) are exactly the 8-connected
+    components of a whole-frame labelling, in raster order of their first pixel: speckle, touching corners, rings with
+    blobs inside their holes, blobs on the frame edge, and empty masks."""
+    from inference.detectors.colour import blobs
+
+    rng = np.random.default_rng(seed)
+    mask = ((rng.random((180, 240)) < 0.03 * seed) * 255).astype(np.uint8)
+    for _ in range(12):
+        x, y = int(rng.integers(-10, 230)), int(rng.integers(-10, 170))
+        cv2.circle(mask, (x, y), int(rng.integers(1, 14)), 255, int(rng.choice([-1, 1, 2])))
+    cv2.rectangle(mask, (100, 100), (130, 130), 255, 2)
+    cv2.rectangle(mask, (110, 110), (118, 118), 255, -1)  # a blob inside a ring's hole
+    mask[0:3, 0:3] = 255
+    mask[3, 3] = 255  # joined diagonally
+    for min_area in (1, 6, 40):
+        got = [(x, y, w, h, a, sorted(map(tuple, p.astype(int).tolist())))
+               for x, y, w, h, a, p in blobs(mask, min_area)]
+        assert sorted(got) == sorted(_blobs_by_labelling(mask, min_area))
+        first = [min((py, px) for px, py in pts) for *_, pts in got]  # topmost row, leftmost in it
+        assert first == sorted(first)
+    assert blobs(np.zeros((50, 60), np.uint8), 1) == []
