@@ -82,8 +82,7 @@ def _score(detector, frames) -> tuple[int, int, int]:  # type: ignore[no-untyped
 def test_verifier_settles_labels_and_drops_boxes_on_nothing(frames) -> None:  # type: ignore[no-untyped-def]
     raw = _score(own_detector(), frames)
     verified = _score(own_detector(verify=True), frames)
-    # Right labels up, wrong ones down by a sixth at least, stray boxes down by a tenth (as committed:
-    # 90 -> 100, 41 -> 31, 39 -> 32 on these 32 frames; with the earlier, CPU-trained detector, whose
-    # boxes the classifier was trained on, 43 -> 59, 56 -> 41, 62 -> 35).
-    assert verified[0] >= raw[0] * 1.05 and verified[1] <= raw[1] * 0.85, (raw, verified)
-    assert verified[2] <= raw[2] * 0.9, (raw, verified)
+    # Right labels up by a fifth at least, wrong ones down by a fifth, stray boxes down by a third
+    # (as committed: 43 -> 59, 56 -> 41, 62 -> 35 on these 32 frames).
+    assert verified[0] >= raw[0] * 1.2 and verified[1] <= raw[1] * 0.8, (raw, verified)
+    assert verified[2] <= raw[2] * 2 / 3, (raw, verified)
