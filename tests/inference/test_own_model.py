@@ -38,7 +38,7 @@ def test_committed_model_is_small_and_maps_every_label(detector) -> None:  # typ
     assert detector.input_size == (640, 384)
 
 
-def test_finds_muck_truck_and_cones_on_held_out_rendered_sequence(detector) -> None:  # type: ignore[no-untyped-def]
+def _muck_truck_and_cone_hits(detector) -> tuple[int, int, int, int]:  # type: ignore[no-untyped-def]
     flight = held_out_flights(1, frames=5, width=640, height=360, first_seed=100_000 + 37 * 3)[0]
     truck_frames = truck_hits = cones = cone_hits = 0
     for image, _, _, truth in render_flight(flight):
@@ -54,6 +54,25 @@ def test_finds_muck_truck_and_cones_on_held_out_rendered_sequence(detector) -> N
             else:
                 cones += len(gt)
                 cone_hits += hits
+    return truck_hits, truck_frames, cone_hits, cones
+
+
+def test_finds_muck_truck_and_cones_on_held_out_rendered_sequence(detector) -> None:  # type: ignore[no-untyped-def]
+    truck_hits, truck_frames, cone_hits, cones = _muck_truck_and_cone_hits(detector)
+    assert truck_frames >= 3 and cones >= 10
+    assert truck_hits / truck_frames >= 0.5, (truck_hits, truck_frames)
+    assert cone_hits / cones >= 0.4, (cone_hits, cones)
+
+
+def test_gpu_trained_model_loads_and_finds_them_too() -> None:
+    """The wider, GPU-trained model shipped beside the default (same classes and layout)."""
+    from inference.detectors.yolo_onnx import YoloOnnxDetector
+
+    path = OWN_MODEL.with_name("skypatrol-aerial-gpu.onnx")
+    assert path.stat().st_size <= 10 * 1024 * 1024
+    gpu = YoloOnnxDetector(path, OWN_CLASSES, conf_threshold=DEFAULT_CONF)
+    assert gpu.input_size == (640, 384) and sorted(gpu.class_to_label.values()) == sorted(LABELS)
+    truck_hits, truck_frames, cone_hits, cones = _muck_truck_and_cone_hits(gpu)
     assert truck_frames >= 3 and cones >= 10
     assert truck_hits / truck_frames >= 0.5, (truck_hits, truck_frames)
     assert cone_hits / cones >= 0.4, (cone_hits, cones)
