@@ -87,26 +87,19 @@ def generate(out: Path, worlds: range, views: int, *, alt_m: tuple[float, float]
     tasks = [(out, seed, views, alt_m, prefer_vehicles) for seed in worlds]
     deadline = None if minutes is None else time.monotonic() + minutes * 60.0
     n = 0
-    with (out / "labels.jsonl").open("a", encoding="utf-8") as labels:
-        def write(lines: list[str]) -> None:
-            nonlocal n
-            labels.write("".join(line + "\n" for line in lines))
-            labels.flush()
-            n += len(lines)
-
-        if jobs <= 1:
-            for task in tasks:
+    pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=cv2.setNumThreads, initargs=(1,)) \
+        if jobs > 1 else None
+    rendered = pool.imap_unordered(_render_world, tasks) if pool is not None else map(_render_world, tasks)
+    try:
+        with (out / "labels.jsonl").open("a", encoding="utf-8") as labels:
+            for lines in rendered:
+                labels.write("".join(line + "\n" for line in lines))
+                labels.flush()
+                n += len(lines)
                 if deadline is not None and time.monotonic() > deadline:
                     break
-                write(_render_world(task))
-            return n
-        pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=cv2.setNumThreads, initargs=(1,))
-        try:
-            for lines in pool.imap_unordered(_render_world, tasks):
-                write(lines)
-                if deadline is not None and time.monotonic() > deadline:
-                    break
-        finally:
+    finally:
+        if pool is not None:
             pool.terminate()
             pool.join()
     return n
