@@ -159,8 +159,10 @@ class GroundTracker:
         for tr, d in matches_low:
             self._apply(tr, d, t)
         hosts = [tr for tr in self.tracks if tr.seen_last_update and tr.last is not None]
+        standing = {tr.id for tr in hosts if _standing_thing(tr)}
         for d in high_left:
-            host = self._host(hosts, d)
+            vehicle = d.label not in CLASS_VOTE.static_labels
+            host = self._host([h for h in hosts if not (vehicle and h.id in standing)], d)
             if host is not None:
                 # A second box on a thing already tracked this frame (a truck's cab, half a long truck,
                 # its load under another label) is more evidence of that thing, not a new one.
@@ -168,6 +170,11 @@ class GroundTracker:
                     host.labels[d.label] += 1
                     host.votes[d.label] += d.score
                     host.loads += d.load is not None
+                    # The thing is at least as long as the longer of its boxes (a cab's box and the
+                    # load's box: the truck is the load's length, not the cab's).
+                    if math.isfinite(d.length_m) and host.lengths and math.isfinite(host.last.length_m) \
+                            and d.length_m > host.lengths[-1]:
+                        host.lengths[-1] = d.length_m
             elif d.score >= cfg.new_track_score:
                 self._birth(d, t)
         self._merge_duplicates()
@@ -228,6 +235,10 @@ class GroundTracker:
         trk_vehicle = np.array([bool(tr.votes) and max(tr.votes, key=lambda k: tr.votes[k]) not in static
                                 for tr in tracks])
         gated &= ~(trk_vehicle[:, None] & det_static[None, :])
+        # Nor does a vehicle box join machinery or earth that has stood still (a dig beside the road
+        # must not take the trucks passing it).
+        trk_still = np.array([_standing_thing(tr) for tr in tracks])
+        gated &= ~(trk_still[:, None] & ~det_static[None, :])
         cost = np.where(gated, np.minimum(m2, e2 / floor2 * _GATE), _BIG)
         rows, cols = linear_sum_assignment(cost)
         matches, used_t, used_d = [], set(), set()
@@ -257,6 +268,9 @@ class GroundTracker:
                     keep.votes.update(drop.votes)
                     keep.labels.update(drop.labels)
                     keep.loads += drop.loads
+                    # Two boxes on one thing: it is as long as the longer of them (see the absorbed boxes).
+                    if drop.lengths and not np.median(drop.lengths) <= np.median(keep.lengths or [0.0]):
+                        keep.lengths = list(drop.lengths)
                     gone.add(drop.id)
                     self.merged.append(drop)
         self._together = {k: v for k, v in together.items() if k[0] not in gone and k[1] not in gone}
@@ -400,6 +414,17 @@ class ClassVote:
 
 
 CLASS_VOTE = ClassVote()
+
+
+def _standing_thing(track: Track, vote: ClassVote | None = None) -> bool:
+    """Machinery or earth (by its votes) seen long enough to tell, and standing still."""
+    vote = vote or CLASS_VOTE
+    if not track.votes or max(track.votes, key=lambda k: track.votes[k]) not in vote.static_labels:
+        return False
+    pts = track.points
+    if len(pts) < 2 or pts[-1].t - pts[0].t < vote.moving_min_s:
+        return False
+    return travel_speed(track, vote.moving_min_s) < vote.moving_mps
 
 
 def track_label(track: Track, vote: ClassVote | None = None) -> str:

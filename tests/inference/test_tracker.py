@@ -217,3 +217,42 @@ def test_vehicles_side_by_side_or_nose_to_tail_are_not_merged() -> None:
             e = -40.0 + 8.0 * t
             tracker.update(t, [_box_at("muck_truck", e, 0.0, t, 11.0), _box_at(label, e + de, dn, t, length)])
         assert len(tracker.active) == 2, (de, dn, label)
+
+
+def test_a_truck_seen_as_its_cab_and_its_load_is_as_long_as_the_load() -> None:
+    """The model boxes a muck truck's cab as a 4 m car; the colour cue boxes its 7.5 m earth load 2-3.5 m
+    behind. Whether the load's box is absorbed into the cab's track (a second box on it) or starts its
+    own track that is merged into the cab's, the truck is as long as its load: a muck truck."""
+    for behind, first_load in ((2.0, 3), (3.5, 0)):
+        tracker = GroundTracker()
+        for k in range(30):
+            t = k * DT
+            e = -40.0 + 8.0 * t
+            dets = [GeoDetection(Detection((0, 0, 1, 1), "car", 0.8), "car", 0.8, t, k, 30.0, 121.0, e, 0.0, 0.8,
+                                 4.0, 2.3)]
+            if k >= first_load:
+                dets.append(GeoDetection(Detection((0, 0, 1, 1), "muck_truck", 0.9), "muck_truck", 0.9, t, k,
+                                         30.0, 121.0, e - behind, 0.2, 0.8, 7.5, 2.5, load="earth"))
+            tracker.update(t, dets)
+        tracks = tracker.flush()
+        assert [tr.label for tr in tracks] == ["muck_truck"], (behind, [(tr.label, tr.lengths) for tr in tracks])
+
+
+def test_a_dig_beside_the_road_does_not_take_the_trucks_passing_it() -> None:
+    """Earth dug beside the lane (an 11 m box, 3.5 m from the trucks' path) is tracked in case it drives;
+    once it has stood still, a muck truck passing it keeps all its own sightings, and the dig gets none."""
+    tracker = GroundTracker()
+    truck_frames = 0
+    for k in range(60):
+        t = k * DT
+        dets = [GeoDetection(Detection((0, 0, 1, 1), "excavation", 0.7), "excavation", 0.7, t, k, 30.0, 121.0,
+                             0.3 * math.sin(k), 1.5, 0.8, 11.0, 4.0)]
+        if k >= 20:  # it comes into view beside the dig
+            truck_frames += 1
+            dets.append(GeoDetection(Detection((0, 0, 1, 1), "muck_truck", 0.9), "muck_truck", 0.9, t, k, 30.0,
+                                     121.0, -3.0 + 8.0 * (t - 2.0), -2.0, 0.8, 7.5, 2.5, load="earth"))
+        tracker.update(t, dets)
+    tracks = {tr.label: tr for tr in tracker.flush()}
+    assert sorted(tracks) == ["excavation", "muck_truck"]
+    assert set(tracks["excavation"].labels) == {"excavation"}
+    assert len(tracks["muck_truck"].points) == truck_frames
