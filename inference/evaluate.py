@@ -18,7 +18,7 @@ the figures then measure georeferencing, size rules, tracking and aggregation al
 vehicle detector would score), which tells detector errors from tracker errors.
 
     python -m inference.evaluate [--flights 6] [--frames 60] [--width 1280 --height 720] [--first-seed 100000]
-        [--truth-boxes] [--no-verifier] [--no-motion] [--json]
+        [--truth-boxes] [--verifier] [--no-motion] [--json]
 """
 
 from __future__ import annotations
@@ -254,7 +254,7 @@ class Report:
 
 def evaluate(flights: list[Flight], *, model: Detector | None = None,
              wrap: Callable[[Detector], Detector] | None = None, progress: bool = False,
-             truth_boxes: bool = False, verify: bool = True, motion: bool = True) -> Report:
+             truth_boxes: bool = False, verify: bool = False, motion: bool = True) -> Report:
     """Run the pipeline (the model with colour cues) over each flight and score it against the truth;
     `truth_boxes`: the true vehicle boxes instead of a detector (see the module's notes); `motion`: the
     model's weak vehicle boxes kept where the pipeline's motion cue sees them move (as in use)."""
@@ -421,14 +421,14 @@ def main() -> None:
     ap.add_argument("--height", type=int, default=720)
     ap.add_argument("--first-seed", type=int, default=HELD_OUT_SEED)
     ap.add_argument("--truth-boxes", action="store_true", help="true vehicle boxes instead of the detector")
-    ap.add_argument("--no-verifier", action="store_true",
-                    help="the detector's labels as they come (no crop classifier)")
+    ap.add_argument("--verifier", action="store_true",
+                    help="the model's vehicle labels settled by the crop classifier (off by default, as in use)")
     ap.add_argument("--no-motion", action="store_true",
                     help="without the motion cue (the model's weak vehicle boxes dropped)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     flights = held_out_flights(a.flights, frames=a.frames, width=a.width, height=a.height, first_seed=a.first_seed)
-    report = evaluate(flights, progress=not a.json, truth_boxes=a.truth_boxes, verify=not a.no_verifier,
+    report = evaluate(flights, progress=not a.json, truth_boxes=a.truth_boxes, verify=a.verifier,
                       motion=not a.no_motion)
     out = report.to_json()
     if a.json:

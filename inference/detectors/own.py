@@ -85,11 +85,14 @@ class ModelWithCues:
 
 
 def default_detector(*, conf_threshold: float = DEFAULT_CONF, use_model: bool = True,
-                     threads: int | None = None) -> Detector:
+                     threads: int | None = None, verify: bool = False) -> Detector:
     """The own model with colour cues when the model is shipped, else the colour cues alone; its weaker
     vehicle boxes (from `CANDIDATE_CONF`) come as candidates for the pipeline's motion cue; `threads`
-    caps the model's CPU threads (None: onnxruntime's default, all cores)."""
+    caps the model's CPU threads (None: onnxruntime's default, all cores); `verify`: the crop
+    classifier settles the model's vehicle labels (off by default: with the GPU-trained model it
+    cleans car labels but not truck ones, and costs a quarter to a third of the frame rate;
+    docs/inference.md)."""
     if use_model and own_model_available():
-        return ModelWithCues(own_detector(conf_threshold, threads=threads, verify=True,
+        return ModelWithCues(own_detector(conf_threshold, threads=threads, verify=verify,
                                           candidate_threshold=CANDIDATE_CONF))
     return ColourDetector()

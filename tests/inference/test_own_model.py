@@ -64,15 +64,15 @@ def test_finds_muck_truck_and_cones_on_held_out_rendered_sequence(detector) -> N
     assert cone_hits / cones >= 0.4, (cone_hits, cones)
 
 
-def test_gpu_trained_model_loads_and_finds_them_too() -> None:
-    """The wider, GPU-trained model shipped beside the default (same classes and layout)."""
+def test_cpu_trained_model_loads_and_finds_them_too() -> None:
+    """The narrower, CPU-trained model shipped beside the default (same classes and layout)."""
     from inference.detectors.yolo_onnx import YoloOnnxDetector
 
-    path = OWN_MODEL.with_name("skypatrol-aerial-gpu.onnx")
+    path = OWN_MODEL.with_name("skypatrol-aerial-cpu.onnx")
     assert path.stat().st_size <= 10 * 1024 * 1024
-    gpu = YoloOnnxDetector(path, OWN_CLASSES, conf_threshold=DEFAULT_CONF)
-    assert gpu.input_size == (640, 384) and sorted(gpu.class_to_label.values()) == sorted(LABELS)
-    truck_hits, truck_frames, cone_hits, cones = _muck_truck_and_cone_hits(gpu)
+    cpu = YoloOnnxDetector(path, OWN_CLASSES, conf_threshold=DEFAULT_CONF)
+    assert cpu.input_size == (640, 384) and sorted(cpu.class_to_label.values()) == sorted(LABELS)
+    truck_hits, truck_frames, cone_hits, cones = _muck_truck_and_cone_hits(cpu)
     assert truck_frames >= 3 and cones >= 10
     assert truck_hits / truck_frames >= 0.5, (truck_hits, truck_frames)
     assert cone_hits / cones >= 0.4, (cone_hits, cones)
