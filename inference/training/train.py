@@ -153,6 +153,26 @@ def loss_fn(cls_out: torch.Tensor, box_out: torch.Tensor, t: dict[str, torch.Ten
     return total, {"focal": float(focal.detach()), "off": float(off.detach()), "size": float(size.detach())}
 
 
+def onnx_width(onnx_path: Path) -> tuple[int, int, int, int, int]:
+    """The channels at strides 2-32 of an exported model (the output channels of its five stride-2
+    convolutions), so that a fine-tune from it builds the network of its width."""
+    import onnx
+    from onnx import helper
+
+    model = onnx.load(str(onnx_path))
+    dims = {i.name: tuple(i.dims) for i in model.graph.initializer}
+    out = []
+    for n in model.graph.node:
+        if n.op_type != "Conv":
+            continue
+        attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+        if list(attrs.get("strides", [1, 1])) == [2, 2] and attrs.get("group", 1) == 1:
+            out.append(int(dims[n.input[1]][0]))
+    if len(out) != 5:
+        raise SystemExit(f"{onnx_path}: not an exported SkyPatrol aerial model ({len(out)} stride-2 convolutions)")
+    return out[0], out[1], out[2], out[3], out[4]
+
+
 def init_from_onnx(net: AerialNet, onnx_path: Path) -> None:
     """Start from an exported model: its convolutions (batch norm folded in at export) go into the
     convolutions, and each batch norm becomes the identity plus the folded bias (exact in eval mode;
@@ -230,6 +250,8 @@ def fit(data: Path | list[Path], out: Path, minutes: float, batch: int, lr: floa
     state = torch.load(resume, map_location="cpu") if resume is not None else None
     if state is not None:
         widths = [tuple(state.get("width", WIDTH))]
+    elif init_onnx is not None and not widths:
+        widths = [onnx_width(init_onnx)]
     widths = widths or [WIDTH]
     nets = [AerialNet(NC, w) for w in widths]  # type: ignore[arg-type]
     if state is not None:
