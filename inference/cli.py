@@ -82,6 +82,8 @@ def infer(
                                                "(default 0.25 for --model, 0.45 for the own model).")] = None,
     colour_only: Annotated[bool, typer.Option("--colour-only", help="No model: colour and size rules "
                                               "only.")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="The own model's vehicle labels settled by the crop "
+                                         "classifier (slower; see docs/inference.md).")] = False,
     permits: Annotated[Path | None, typer.Option("--permits", help="GeoJSON register of permitted works.")] = None,
     routes: Annotated[Path | None, typer.Option("--routes", help="GeoJSON approved muck-truck routes.")] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Evidence images and the site store "
@@ -130,6 +132,8 @@ def infer(
         start = track.start
     if conf is not None and not 0.0 < conf < 1.0:
         raise BadInput("--conf must be between 0 and 1")
+    if verify and (model is not None or colour_only):
+        raise BadInput("--verify settles the own model's labels: not with --model or --colour-only")
     detector: Detector
     if model is not None and class_map is not None:
         from inference.detectors.yolo_onnx import YoloOnnxDetector
@@ -139,7 +143,7 @@ def infer(
     else:
         from inference.detectors.own import DEFAULT_CONF, default_detector
 
-        detector = default_detector(conf_threshold=conf or DEFAULT_CONF, use_model=not colour_only)
+        detector = default_detector(conf_threshold=conf or DEFAULT_CONF, use_model=not colour_only, verify=verify)
     if data_dir is None:
         from core.settings import get_settings
 
@@ -185,5 +189,9 @@ def _describe(detector: object) -> str:
     from inference.detectors.own import ModelWithCues
 
     if isinstance(detector, ModelWithCues):
+        from inference.detectors.verifier import VerifiedDetector
+
+        if isinstance(detector.model, VerifiedDetector):
+            return "own model + crop classifier + colour cues"
         return "own model + colour cues"
     return "model + colour cues" if type(detector).__name__ == "CombinedDetector" else "colour cues"

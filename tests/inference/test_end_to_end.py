@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from core.errors import BadInput
 from inference.aggregate.aggregator import Aggregator
 from inference.camera import camera_from_dict
 from inference.detectors.colour import ColourDetector
@@ -156,6 +157,22 @@ def test_infer_cli_writes_cloudevents(tmp_path: Path, rendered: list) -> None:
         for ev in e["data"]["evidence"]:
             assert (tmp_path / "data" / "evidence" / ev["name"]).is_file()
     assert (tmp_path / "data" / "inference" / "sites.json").is_file()
+
+
+def test_infer_cli_with_the_crop_classifier(tmp_path: Path, rendered: list) -> None:
+    from inference.cli import app
+
+    video, log, cam = write_video_and_tlog(tmp_path, rendered[90:120])
+    out = tmp_path / "events.jsonl"
+    args = [str(video), "--telemetry", str(log), "--camera", str(cam), "-o", str(out),
+            "--data-dir", str(tmp_path / "data"), "--json"]
+    res = CliRunner().invoke(app, [*args, "--verify"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output.strip().splitlines()[-1])
+    assert summary["frames"] == 30 and summary["detector"] == "own model + crop classifier + colour cues"
+    assert summary["detections"] > 0
+    res = CliRunner().invoke(app, [*args, "--verify", "--colour-only"])
+    assert isinstance(res.exception, BadInput) and "--verify" in str(res.exception)  # the CLI: exit 2, one line
 
 
 def test_infer_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
