@@ -99,10 +99,12 @@ def random_world(seed: int, *, extent_m: float = 160.0) -> World:
     w.objects = objects
     w.areas = areas
     routes: list[TruckRoute] = []
+    placed: list[tuple[tuple[int, int], float]] = []  # (road, lane) and distance along the lane at SCENE_T0
     kinds = list(VEHICLE_WEIGHTS)
     probs = np.array(list(VEHICLE_WEIGHTS.values()))
     for i in range(int(rng.integers(3, 13))):
-        road = roads[int(rng.integers(len(roads)))]
+        road_index = int(rng.integers(len(roads)))
+        road = roads[road_index]
         kind = str(rng.choice(kinds, p=probs / probs.sum()))
         (l0, l1), (w0, w1), (h0, h1) = VEHICLE_SIZES[kind]
         lane = int(rng.integers(road.lanes))
@@ -121,8 +123,41 @@ def random_world(seed: int, *, extent_m: float = 160.0) -> World:
         routes.append(TruckRoute(f"v{i}", kind, line, speed, (SCENE_T0 - s0 / speed,), loaded=True, covered=covered,
                                  length_m=float(rng.uniform(l0, l1)), width_m=float(rng.uniform(w0, w1)),
                                  height_m=float(rng.uniform(h0, h1))))
-    w.routes = routes
+        placed.append(((road_index, lane), s0))
+    w.routes = _in_lane_order(routes, placed)
     return w
+
+
+# Vehicles keep their lane order from this long before SCENE_T0 to this long after it.
+LANE_WINDOW_S = (5.0, 10.0)
+LANE_GAP_M = 1.5
+
+
+def _in_lane_order(routes: list[TruckRoute], placed: list[tuple[tuple[int, int], float]]) -> list[TruckRoute]:
+    """Vehicles in one lane do not drive through each other over `LANE_WINDOW_S` around SCENE_T0:
+    from the front of each lane back, a faster vehicle slows to keep >= `LANE_GAP_M` behind the one
+    ahead over the window (it closes up and follows); one placed on the vehicle ahead, or so slow
+    that the one ahead would have driven through it just before SCENE_T0, is left out."""
+    before, after = LANE_WINDOW_S
+    keep: dict[int, TruckRoute] = {}
+    lanes: dict[tuple[int, int], list[int]] = {}
+    for i, (lane, _) in enumerate(placed):
+        lanes.setdefault(lane, []).append(i)
+    for members in lanes.values():
+        members.sort(key=lambda i: -placed[i][1])  # the front first
+        ahead: tuple[float, float, float] | None = None  # distance at SCENE_T0, speed, length
+        for i in members:
+            r, s0 = routes[i], placed[i][1]
+            speed = r.speed_mps
+            if ahead is not None:
+                a_s0, a_speed, a_len = ahead
+                room = a_s0 - s0 - (a_len + r.length_m) / 2 - LANE_GAP_M
+                if room < 0 or speed < a_speed - room / before:
+                    continue  # on the one ahead, or that one drove through it a moment ago
+                speed = min(speed, a_speed + room / after)  # it closes up and follows
+            keep[i] = replace(r, speed_mps=speed, departures=(SCENE_T0 - s0 / speed,)) if speed != r.speed_mps else r
+            ahead = (s0, speed, r.length_m)
+    return [keep[i] for i in sorted(keep)]
 
 
 def _static(oid: str, kind: str, p: FloatArray, heading: float, site: str, *, length: float | None = None,
