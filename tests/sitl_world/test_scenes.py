@@ -63,3 +63,21 @@ def test_vehicles_in_a_lane_never_drive_through_each_other() -> None:
                         assert gap >= LANE_GAP_M - 1e-3, (seed, a.id, b.id, t - SCENE_T0, gap)
             shared += 1
     assert shared >= 20  # lanes with two vehicles or more were checked
+
+
+def test_overlapping_routes_names_the_vehicle_driven_through() -> None:
+    """Two added trucks in a lane, a world car that they catch up with in that lane, and one beside it in
+    the next lane: only the caught-up car is named, never a kept route."""
+    from sitl.world.model import TruckRoute
+    from sitl.world.traffic import overlapping_routes
+
+    w = random_world(7)
+    line = np.array([[0.0, -300.0], [0.0, 300.0]])
+    beside = line + np.array([3.5, 0.0])
+    w.routes = [TruckRoute("car-ahead", "car", line, 2.0, (SCENE_T0 - 300.0 / 2.0,), length_m=4.5, width_m=1.8),
+                TruckRoute("car-beside", "car", beside, 2.0, (SCENE_T0 - 300.0 / 2.0,), length_m=4.5, width_m=1.8),
+                TruckRoute("eval-muck_truck", "muck_truck", line, 10.0, (SCENE_T0 - 270.0 / 10.0,), length_m=10.0),
+                TruckRoute("eval-truck", "truck", line, 10.0, (SCENE_T0 - 245.0 / 10.0,), length_m=8.0)]
+    keep = frozenset({"eval-muck_truck", "eval-truck"})
+    assert overlapping_routes(w, SCENE_T0, SCENE_T0 + 6.0, keep=keep) == {"car-ahead"}
+    assert overlapping_routes(w, SCENE_T0, SCENE_T0 + 1.0, keep=keep) == set()  # not yet reached
