@@ -400,7 +400,9 @@ def travel_speed(track: Track, min_span_s: float = 1.0) -> float:
 class ClassVote:
     """How a track's class is decided over its life rather than per detection."""
 
-    load_share: float = 0.3  # a load (earth or tarp) seen in this share of the sightings -> muck truck ...
+    # A load (earth or tarp) seen in this share of the sightings -> muck truck ... (some other trucks'
+    # tops pass for earth in part of their sightings: 0.3 took them for muck trucks)
+    load_share: float = 0.6
     load_min_length_m: float = 5.5  # ... if the thing is longer than a patch of soil seen alone
     muck_share: float = 0.8  # no load seen: muck-truck votes' share of the heavy-vehicle votes needed ...
     muck_min_length_m: float = 9.0  # ... and a heavy dump truck's length
@@ -434,9 +436,9 @@ def track_label(track: Track, vote: ClassVote | None = None) -> str:
     vote = vote or CLASS_VOTE
     if not track.votes:
         return ""
-    n = max(1, sum(track.labels.values()))
     length = float(np.median(track.lengths)) if track.lengths else math.nan
-    if track.loads / n >= vote.load_share and not length < vote.load_min_length_m:
+    # Per sighting: a second box on the thing in the same frame (its cab, its load) is no second sighting.
+    if min(1.0, track.loads / max(1, track.hits)) >= vote.load_share and not length < vote.load_min_length_m:
         return "muck_truck"
     label = max(track.votes, key=lambda k: track.votes[k])
     if label in vote.static_labels:

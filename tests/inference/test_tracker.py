@@ -113,8 +113,10 @@ def test_class_is_voted_over_the_track_life() -> None:
         (track,) = tracker.flush()
         return track.label
 
-    # An earth load seen in a third of the views makes a muck truck, whatever the per-frame labels said.
-    assert run([("truck", 10.0, "earth" if k % 3 == 0 else None) for k in range(30)]) == "muck_truck"
+    # An earth load seen in two thirds of the views makes a muck truck, whatever the per-frame labels said;
+    # in a third of them (a truck whose top passes for earth in some light) it does not.
+    assert run([("truck", 10.0, "earth" if k % 3 else None) for k in range(30)]) == "muck_truck"
+    assert run([("truck", 10.0, "earth" if k % 3 == 0 else None) for k in range(30)]) == "truck"
     # No load seen: a muck-truck majority of a heavy dump truck's length stays one; short or split votes do not.
     assert run([("muck_truck", 10.5, None)] * 30) == "muck_truck"
     assert run([("muck_truck", 7.0, None)] * 30) == "truck"
