@@ -136,6 +136,7 @@ class GroundTracker:
         self.finished: list[Track] = []
         self._next_id = 1
         self._together: dict[tuple[int, int], int] = {}
+        self._standing: set[int] = set()  # ids of tracks of still machinery or earth (see `update`)
         # Tracks merged into another at the last update (they end without being reported).
         self.merged: list[Track] = []
 
@@ -147,6 +148,8 @@ class GroundTracker:
         high = [d for d in detections if d.score >= cfg.high_score]
         low = [d for d in detections if cfg.low_score <= d.score < cfg.high_score]
         seen_before = {tr.id: tr.seen_last_update for tr in self.tracks}
+        # Machinery or earth that has stood still (as of the last update): no vehicle box joins it.
+        self._standing = {tr.id for tr in self.tracks if _standing_thing(tr)}
         for tr in self.tracks:
             tr.seen_last_update = False
 
@@ -159,10 +162,9 @@ class GroundTracker:
         for tr, d in matches_low:
             self._apply(tr, d, t)
         hosts = [tr for tr in self.tracks if tr.seen_last_update and tr.last is not None]
-        standing = {tr.id for tr in hosts if _standing_thing(tr)}
         for d in high_left:
             vehicle = d.label not in CLASS_VOTE.static_labels
-            host = self._host([h for h in hosts if not (vehicle and h.id in standing)], d)
+            host = self._host([h for h in hosts if not (vehicle and h.id in self._standing)], d)
             if host is not None:
                 # A second box on a thing already tracked this frame (a truck's cab, half a long truck,
                 # its load under another label) is more evidence of that thing, not a new one.
@@ -237,7 +239,7 @@ class GroundTracker:
         gated &= ~(trk_vehicle[:, None] & det_static[None, :])
         # Nor does a vehicle box join machinery or earth that has stood still (a dig beside the road
         # must not take the trucks passing it).
-        trk_still = np.array([_standing_thing(tr) for tr in tracks])
+        trk_still = np.array([tr.id in self._standing for tr in tracks])
         gated &= ~(trk_still[:, None] & ~det_static[None, :])
         cost = np.where(gated, np.minimum(m2, e2 / floor2 * _GATE), _BIG)
         rows, cols = linear_sum_assignment(cost)
